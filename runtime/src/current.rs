@@ -1,0 +1,108 @@
+//! Thread-local state: the task being polled, the cooperative budget, the
+//! eager-start depth, and the runtime this thread is inside.
+
+use crate::runtime::Handle;
+use crate::task::raw::Header;
+use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
+
+/// Leaf polls a task may make in one poll before it is made to yield.
+pub(crate) const BUDGET: u32 = 128;
+
+thread_local! {
+    static TASK: Cell<Option<NonNull<Header>>> = const { Cell::new(None) };
+    static BUDGET_LEFT: Cell<u32> = const { Cell::new(BUDGET) };
+    static EAGER_DEPTH: Cell<u32> = const { Cell::new(0) };
+    static HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
+}
+
+/// The task being polled on this thread, if any.
+pub(crate) fn task_ptr() -> Option<NonNull<Header>> {
+    TASK.with(Cell::get)
+}
+
+/// Marks `ptr` as the current task, with a fresh budget, until the guard drops.
+pub(crate) fn enter_task(ptr: NonNull<Header>) -> TaskGuard {
+    let prev_task = TASK.with(|t| t.replace(Some(ptr)));
+    let prev_budget = BUDGET_LEFT.with(|b| b.replace(BUDGET));
+    TaskGuard { prev_task, prev_budget }
+}
+
+/// Restores the previous current task and budget.
+pub(crate) struct TaskGuard {
+    prev_task: Option<NonNull<Header>>,
+    prev_budget: u32,
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        TASK.with(|t| t.set(self.prev_task));
+        BUDGET_LEFT.with(|b| b.set(self.prev_budget));
+    }
+}
+
+/// Consumes one unit of the running task's budget; false when it is spent
+/// (the caller must then yield). Outside a task the budget is unlimited.
+pub(crate) fn consume_budget() -> bool {
+    if task_ptr().is_none() {
+        return true;
+    }
+    BUDGET_LEFT.with(|b| {
+        let left = b.get();
+        if left == 0 {
+            false
+        } else {
+            b.set(left - 1);
+            true
+        }
+    })
+}
+
+/// Nesting depth of eager first steps on this thread.
+pub(crate) fn eager_depth() -> u32 {
+    EAGER_DEPTH.with(Cell::get)
+}
+
+/// Increments the eager depth until the guard drops.
+pub(crate) fn enter_eager() -> EagerGuard {
+    EAGER_DEPTH.with(|d| d.set(d.get() + 1));
+    EagerGuard(())
+}
+
+/// Restores the eager depth.
+pub(crate) struct EagerGuard(());
+
+impl Drop for EagerGuard {
+    fn drop(&mut self) {
+        EAGER_DEPTH.with(|d| d.set(d.get() - 1));
+    }
+}
+
+/// The handle of the runtime this thread is inside, if any.
+pub(crate) fn handle() -> Option<Handle> {
+    HANDLE.try_with(|h| h.borrow().clone()).ok().flatten()
+}
+
+/// Whether this thread is inside the runtime `shared` (a worker, or a
+/// thread running its `block_on`).
+pub(crate) fn is_inside(shared: &crate::scheduler::Shared) -> bool {
+    HANDLE.try_with(|h| h.borrow().as_ref().is_some_and(|h| std::ptr::eq(&**h.shared(), shared))).unwrap_or(false)
+}
+
+/// Enters the runtime `handle` on this thread until the guard drops.
+pub(crate) fn enter_runtime(handle: Handle) -> RuntimeGuard {
+    let prev = HANDLE.with(|h| h.borrow_mut().replace(handle));
+    RuntimeGuard { prev }
+}
+
+/// Restores the previously entered runtime.
+pub(crate) struct RuntimeGuard {
+    prev: Option<Handle>,
+}
+
+impl Drop for RuntimeGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        let _ = HANDLE.try_with(|h| *h.borrow_mut() = prev);
+    }
+}

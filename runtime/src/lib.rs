@@ -1,0 +1,98 @@
+//! Ravel: Python asyncio's task model on a multi-threaded work-stealing
+//! scheduler.
+//!
+//! * **Cancellation a task can catch.** [`TaskRef::cancel`] does not drop the
+//!   task's future: the next Ravel await in the task returns an
+//!   [`Error`] whose [`is_cancelled`](Error::is_cancelled) is true. The task
+//!   may clean up with more awaits, then return the error (re-raise) or carry
+//!   on.
+//! * **Cancel counters.** [`cancelling`](TaskRef::cancelling) and
+//!   [`uncancel`](TaskRef::uncancel) let nested scopes tell whose
+//!   cancellation they see.
+//! * **Eager start**, context variables, `run`, done callbacks, and a
+//!   low-level [`Promise`] (asyncio `Future`).
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let out = ravel::run(async {
+//!     let worker = ravel::spawn(async {
+//!         match ravel::sleep(Duration::from_secs(3600)).await {
+//!             Err(e) if e.is_cancelled() => {
+//!                 // Async cleanup is allowed here; then re-raise.
+//!                 ravel::sleep(Duration::from_millis(1)).await.ok();
+//!                 Err(e)
+//!             }
+//!             other => other.map(|_| "slept"),
+//!         }
+//!     });
+//!     ravel::yield_now().await?;
+//!     worker.cancel_with("shutting down");
+//!     let err = worker.await.unwrap_err();
+//!     assert_eq!(err.cancel_message(), Some("shutting down"));
+//!     Ok(worker_cancelling())
+//! });
+//! # fn worker_cancelling() -> u32 { 1 }
+//! assert_eq!(out.unwrap(), 1);
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+
+pub mod context;
+mod current;
+mod error;
+mod promise;
+mod reactor;
+mod run;
+pub mod runtime;
+mod scheduler;
+mod sync;
+pub mod task;
+mod time;
+mod yield_now;
+
+pub use context::ContextVar;
+pub use error::{Error, ErrorKind, Result};
+pub use promise::Promise;
+pub use run::run;
+pub use runtime::{Builder, Handle, Runtime};
+pub use task::cancel::{cancellable, Cancellable};
+pub use task::{CallbackId, Task, TaskId, TaskRef};
+pub use time::{sleep, sleep_until, time, Sleep};
+pub use yield_now::{yield_now, YieldNow};
+
+use std::future::Future;
+
+/// Spawns `future` as a new task on the current runtime (asyncio
+/// `create_task`) and returns its handle.
+///
+/// With eager start on (runtime-wide [`Builder::eager_tasks`], or
+/// [`task::Builder::eager_start`]) and called from inside a task, the new
+/// future is polled once before `spawn` returns.
+///
+/// # Panics
+/// Outside a Ravel runtime; use [`Handle::spawn`] there.
+#[track_caller]
+pub fn spawn<F, T>(future: F) -> Task<T>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    task::Builder::new().spawn(future)
+}
+
+/// The task being run on this thread (asyncio `current_task`); `None`
+/// outside a task.
+pub fn current_task() -> Option<TaskRef> {
+    task::raw::current_raw().map(TaskRef::from_raw)
+}
+
+/// Every task of the current runtime that is not done (asyncio
+/// `all_tasks`), including tasks not yet started and the current one.
+///
+/// # Panics
+/// Outside a Ravel runtime.
+#[track_caller]
+pub fn all_tasks() -> Vec<TaskRef> {
+    Handle::current().all_tasks()
+}

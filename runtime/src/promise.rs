@@ -1,0 +1,283 @@
+//! [`Promise`]: asyncio's low-level `Future`, named so it does not clash with
+//! `std::future::Future`.
+
+use crate::current;
+use crate::error::{Error, Result};
+use crate::runtime::Handle;
+use crate::task::cancel;
+use crate::task::raw::{CancelTarget, RawTask, Waiter};
+use crate::task::CallbackId;
+use parking_lot::Mutex;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+enum Outcome<T> {
+    Pending,
+    Value(T),
+    Failed(Error),
+    Cancelled(Option<String>),
+}
+
+type Callback<T> = Box<dyn FnOnce(&Promise<T>) + Send>;
+
+struct State<T> {
+    outcome: Outcome<T>,
+    wakers: Vec<Waker>,
+    callbacks: Vec<(CallbackId, Callback<T>)>,
+    retrieved: bool,
+}
+
+struct Inner<T> {
+    state: Mutex<State<T>>,
+    /// The runtime done callbacks are scheduled on (`call_soon`).
+    handle: Option<Handle>,
+}
+
+/// A value that will be set later, from any thread, and awaited by any
+/// number of tasks (asyncio `Future`).
+///
+/// A `Promise` is a handle: clones share the same slot. It can be completed
+/// once, with [`set_result`](Self::set_result),
+/// [`set_exception`](Self::set_exception) or [`cancel`](Self::cancel);
+/// completing it again is an invalid-state error. Awaiting a `Promise`
+/// gives its value (cloned, so every awaiter gets one), its error, or a
+/// cancellation error. A task that is cancelled while awaiting a promise
+/// cancels the promise, as asyncio does.
+///
+/// ```
+/// use ravel::Promise;
+///
+/// ravel::run(async {
+///     let promise = Promise::new();
+///     let setter = promise.clone();
+///     std::thread::spawn(move || setter.set_result(7).unwrap());
+///     assert_eq!(promise.await?, 7);
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
+pub struct Promise<T> {
+    inner: Arc<Inner<T>>,
+    /// The task this handle registered as waiting on the promise.
+    waiting: Option<RawTask>,
+    suspended: bool,
+}
+
+impl<T> Clone for Promise<T> {
+    fn clone(&self) -> Self {
+        Promise { inner: self.inner.clone(), waiting: None, suspended: false }
+    }
+}
+
+impl<T: Clone + Send + 'static> Default for Promise<T> {
+    fn default() -> Self {
+        Promise::new()
+    }
+}
+
+impl<T: Clone + Send + 'static> Promise<T> {
+    /// A pending promise. Its done callbacks run on the runtime this thread
+    /// is inside, if any, else on the thread that completes it.
+    pub fn new() -> Promise<T> {
+        Promise {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    outcome: Outcome::Pending,
+                    wakers: Vec::new(),
+                    callbacks: Vec::new(),
+                    retrieved: false,
+                }),
+                handle: current::handle(),
+            }),
+            waiting: None,
+            suspended: false,
+        }
+    }
+
+    fn complete(&self, outcome: Outcome<T>) -> bool {
+        let mut state = self.inner.state.lock();
+        if !matches!(state.outcome, Outcome::Pending) {
+            return false;
+        }
+        state.outcome = outcome;
+        let wakers = std::mem::take(&mut state.wakers);
+        let callbacks = std::mem::take(&mut state.callbacks);
+        drop(state);
+        for waker in wakers {
+            waker.wake();
+        }
+        for (_, callback) in callbacks {
+            self.schedule_callback(callback);
+        }
+        true
+    }
+
+    fn schedule_callback(&self, callback: Callback<T>) {
+        let this = self.clone();
+        match &self.inner.handle {
+            Some(handle) => handle.shared().call_soon(Box::new(move || callback(&this))),
+            None => callback(&this),
+        }
+    }
+
+    /// Sets the value. An invalid-state error if the promise is done.
+    pub fn set_result(&self, value: T) -> Result<()> {
+        if self.complete(Outcome::Value(value)) {
+            Ok(())
+        } else {
+            Err(Error::invalid_state(format!("invalid state: {self:?} is already done")))
+        }
+    }
+
+    /// Sets an error. An invalid-state error if the promise is done.
+    pub fn set_exception(&self, error: Error) -> Result<()> {
+        if self.complete(Outcome::Failed(error)) {
+            Ok(())
+        } else {
+            Err(Error::invalid_state(format!("invalid state: {self:?} is already done")))
+        }
+    }
+
+    /// Cancels the promise; false if it was already done.
+    pub fn cancel(&self) -> bool {
+        self.complete(Outcome::Cancelled(None))
+    }
+
+    /// Cancels with a message, seen by awaiters in their cancellation error.
+    pub fn cancel_with(&self, message: impl Into<String>) -> bool {
+        self.complete(Outcome::Cancelled(Some(message.into())))
+    }
+
+    /// True once completed in any way.
+    pub fn done(&self) -> bool {
+        !matches!(self.inner.state.lock().outcome, Outcome::Pending)
+    }
+
+    /// True if cancelled.
+    pub fn cancelled(&self) -> bool {
+        matches!(self.inner.state.lock().outcome, Outcome::Cancelled(_))
+    }
+
+    /// The outcome without awaiting: the value (cloned), the error, a
+    /// cancellation error, or an invalid-state error while pending.
+    pub fn result(&self) -> Result<T> {
+        let mut state = self.inner.state.lock();
+        state.retrieved = true;
+        match &state.outcome {
+            Outcome::Pending => Err(Error::invalid_state("Result is not set.")),
+            Outcome::Value(v) => Ok(v.clone()),
+            Outcome::Failed(e) => Err(e.clone()),
+            Outcome::Cancelled(m) => Err(Error::cancelled(m.clone())),
+        }
+    }
+
+    /// The error, if it failed (asyncio `exception()`); a cancellation error
+    /// if cancelled; an invalid-state error while pending.
+    pub fn exception(&self) -> Result<Option<Error>> {
+        let mut state = self.inner.state.lock();
+        state.retrieved = true;
+        match &state.outcome {
+            Outcome::Pending => Err(Error::invalid_state("Exception is not set.")),
+            Outcome::Value(_) => Ok(None),
+            Outcome::Failed(e) => Ok(Some(e.clone())),
+            Outcome::Cancelled(m) => Err(Error::cancelled(m.clone())),
+        }
+    }
+
+    /// Adds a callback run once the promise is done; scheduled with
+    /// `call_soon` (never inline), also when it is already done.
+    pub fn add_done_callback(&self, callback: impl FnOnce(&Promise<T>) + Send + 'static) -> CallbackId {
+        let id = CallbackId::next();
+        let mut state = self.inner.state.lock();
+        if matches!(state.outcome, Outcome::Pending) {
+            state.callbacks.push((id, Box::new(callback)));
+        } else {
+            drop(state);
+            self.schedule_callback(Box::new(callback));
+        }
+        id
+    }
+
+    /// Removes a callback that has not run; true if it was found.
+    pub fn remove_done_callback(&self, id: CallbackId) -> bool {
+        let mut state = self.inner.state.lock();
+        let before = state.callbacks.len();
+        state.callbacks.retain(|(cid, _)| *cid != id);
+        state.callbacks.len() != before
+    }
+}
+
+impl<T: Clone + Send + 'static> CancelTarget for Inner<T> {
+    fn cancel_target(self: Arc<Self>, message: Option<String>) -> bool {
+        Promise { inner: self, waiting: None, suspended: false }.complete(Outcome::Cancelled(message))
+    }
+
+    fn target_id(&self) -> usize {
+        self as *const Inner<T> as *const () as usize
+    }
+}
+
+impl<T: Clone + Send + 'static> Future for Promise<T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = &mut *self;
+        let done = this.done();
+        if !done || this.suspended {
+            let inner = this.inner.clone();
+            if let Some(err) = cancel::forward_pending(|msg| {
+                Promise { inner, waiting: None, suspended: false }.complete(Outcome::Cancelled(msg))
+            }) {
+                this.clear_waiting();
+                return Poll::Ready(Err(err));
+            }
+        }
+        {
+            let mut state = this.inner.state.lock();
+            if matches!(state.outcome, Outcome::Pending) {
+                if !state.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    state.wakers.push(cx.waker().clone());
+                }
+                drop(state);
+                if this.waiting.is_none() {
+                    let target: Arc<dyn CancelTarget> = this.inner.clone();
+                    this.waiting = cancel::set_waiter(cancel::target_waiter(target));
+                }
+                this.suspended = true;
+                return Poll::Pending;
+            }
+        }
+        this.clear_waiting();
+        Poll::Ready(this.result())
+    }
+}
+
+impl<T> Promise<T> {
+    fn clear_waiting(&mut self) {
+        if let Some(owner) = self.waiting.take() {
+            let me = Arc::as_ptr(&self.inner) as *const () as usize;
+            cancel::clear_waiter(&owner, |w| matches!(w, Waiter::Target(t) if t.target_id() == me));
+        }
+    }
+}
+
+impl<T> Drop for Promise<T> {
+    fn drop(&mut self) {
+        self.clear_waiting();
+    }
+}
+
+impl<T> fmt::Debug for Promise<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.inner.state.lock().outcome {
+            Outcome::Pending => "pending",
+            Outcome::Value(_) => "finished",
+            Outcome::Failed(_) => "failed",
+            Outcome::Cancelled(_) => "cancelled",
+        };
+        write!(f, "<Promise {state}>")
+    }
+}

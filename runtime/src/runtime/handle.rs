@@ -1,0 +1,111 @@
+//! [`Handle`]: a cloneable reference to a runtime.
+
+use crate::context::Context;
+use crate::current;
+use crate::error::{Error, Result};
+use crate::scheduler::Shared;
+use crate::task::raw::RawTask;
+use crate::task::state::{Snapshot, ABORT, NOTIFIED, RUNNING};
+use crate::task::{Task, TaskId, TaskRef};
+use std::future::Future;
+use std::sync::Arc;
+
+/// Eager first steps nested deeper than this fall back to normal scheduling,
+/// so chains of eager spawns cannot overflow the stack.
+const EAGER_DEPTH_LIMIT: u32 = 32;
+
+/// A handle to a runtime: spawn onto it from any thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Handle {
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Handle {
+        Handle { shared }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The runtime this thread is inside (a worker, or inside `block_on`).
+    ///
+    /// # Panics
+    /// Outside a Ravel runtime; see [`try_current`](Self::try_current).
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(h) => h,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The runtime this thread is inside, or an error outside any.
+    pub fn try_current() -> Result<Handle> {
+        current::handle().ok_or_else(|| {
+            Error::runtime_closed("Handle::current() called outside of a Ravel runtime (no running event loop)")
+        })
+    }
+
+    /// Spawns `future` as a task on this runtime, from any thread. Spawns
+    /// from outside the runtime are never eager.
+    ///
+    /// ```
+    /// let rt = ravel::Runtime::new().unwrap();
+    /// let task = rt.handle().spawn(async { Ok("hi") });
+    /// assert_eq!(rt.block_on(async move { task.await }).unwrap(), "hi");
+    /// ```
+    pub fn spawn<F, T>(&self, future: F) -> Task<T>
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.spawn_task(future, None, None)
+    }
+
+    /// All tasks of this runtime that are not done (asyncio `all_tasks`).
+    pub fn all_tasks(&self) -> Vec<TaskRef> {
+        self.shared.registry.snapshot().into_iter().map(TaskRef::from_raw).filter(|t| !t.done()).collect()
+    }
+
+    pub(crate) fn spawn_task<F, T>(&self, future: F, name: Option<String>, eager: Option<bool>) -> Task<T>
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let shared = &self.shared;
+        let id = TaskId::next();
+        let eager = eager.unwrap_or(shared.eager_tasks)
+            && current::task_ptr().is_some()
+            && current::is_inside(shared)
+            && current::eager_depth() < EAGER_DEPTH_LIMIT;
+        let flags = if eager { RUNNING } else { NOTIFIED };
+        let [registered, handle, runner] = RawTask::new(future, Context::current(), id, shared.clone(), flags);
+        if let Some(name) = name {
+            handle.header().slot.lock().extra().name = Some(Arc::from(name));
+        }
+        match shared.registry.insert(id, registered) {
+            Ok(()) if eager => {
+                let _depth = current::enter_eager();
+                runner.poll_owned(Snapshot(RUNNING));
+            }
+            Ok(()) => shared.schedule(runner, false),
+            Err(registered) => {
+                // Shut down: end the task at once, unpolled.
+                drop(registered);
+                if !eager {
+                    let _ = runner.header().state.transition_to_running();
+                }
+                runner.poll_owned(Snapshot(RUNNING | ABORT));
+            }
+        }
+        Task::from_raw(handle)
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle").field("workers", &self.shared.num_workers()).finish()
+    }
+}

@@ -1,0 +1,273 @@
+//! [`Runtime`], its [`Builder`] and [`Handle`].
+
+mod builder;
+mod handle;
+mod unhandled;
+
+pub use builder::Builder;
+pub use handle::Handle;
+pub use unhandled::UnhandledError;
+
+use crate::current;
+use crate::error::{Error, Result};
+use crate::scheduler::{worker, Shared};
+use crate::task::raw::RawTask;
+use crate::task::TaskRef;
+use parking_lot::{Condvar, Mutex};
+use std::future::Future;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long dropping a runtime waits for its workers to finish their
+/// current poll before detaching them.
+const DROP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A Ravel runtime: workers, reactor, timers and the tasks they run.
+///
+/// ```
+/// let rt = ravel::Runtime::builder().worker_threads(2).build().unwrap();
+/// let answer = rt.block_on(async {
+///     let task = ravel::spawn(async { Ok(21) });
+///     Ok(task.await? * 2)
+/// });
+/// assert_eq!(answer.unwrap(), 42);
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    exited: Arc<(Mutex<usize>, Condvar)>,
+    /// The current-thread scheduler's local queue, between `block_on` calls.
+    local_queue: Mutex<Option<crossbeam_deque::Worker<RawTask>>>,
+}
+
+impl Runtime {
+    /// A multi-thread runtime with default settings.
+    pub fn new() -> std::io::Result<Runtime> {
+        Builder::new_multi_thread().build()
+    }
+
+    /// A builder for a multi-thread runtime.
+    pub fn builder() -> Builder {
+        Builder::new_multi_thread()
+    }
+
+    /// A handle to this runtime, usable from any thread.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Runs `future` to completion as a task (the root task: `current_task()`,
+    /// cancellation and timeouts work in it as in any other task) and blocks
+    /// this thread until it ends.
+    ///
+    /// On a current-thread runtime, this thread runs the scheduler meanwhile.
+    /// On a multi-thread runtime the root task runs on the workers, and
+    /// spawns from inside it are worker-local.
+    ///
+    /// # Panics
+    /// When called from inside a Ravel runtime (a worker thread, or inside
+    /// another `block_on`): blocking there would deadlock; await instead.
+    pub fn block_on<F, T>(&self, future: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        if current::handle().is_some() {
+            panic!(
+                "Runtime::block_on cannot be called from inside a Ravel runtime \
+                 (the thread would deadlock waiting for itself); await the future instead"
+            );
+        }
+        if self.handle.shared().is_shutdown() {
+            return Err(Error::runtime_closed("the runtime is shut down"));
+        }
+        let _enter = current::enter_runtime(self.handle.clone());
+        let task = self.handle.spawn_task(future, None, Some(false));
+        self.drive_until(task.as_task_ref());
+        task.result()
+    }
+
+    /// Runs the scheduler (current-thread) or waits (multi-thread) until
+    /// `task` is done.
+    fn drive_until(&self, task: &TaskRef) {
+        let shared = self.handle.shared();
+        if shared.current_thread {
+            let queue = self.local_queue.lock().take().expect("current-thread runtime used re-entrantly");
+            let queue = worker::run_current_thread(shared, queue, || task.done());
+            *self.local_queue.lock() = Some(queue);
+        } else {
+            let thread = std::thread::current();
+            let pair = Arc::new((Mutex::new(false), Condvar::new()));
+            let signal = pair.clone();
+            task.add_done_callback(move |_| {
+                *signal.0.lock() = true;
+                signal.1.notify_all();
+                drop(thread);
+            });
+            let mut done = pair.0.lock();
+            while !*done && !task.done() {
+                pair.1.wait_for(&mut done, Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// asyncio `run` on this runtime: runs `main` as a task; when it ends,
+    /// cancels every task still alive once, waits for them, reports their
+    /// failures through the unhandled-error hook, and returns main's
+    /// outcome. The runtime stays usable afterwards.
+    pub fn run<F, T>(&self, main: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        if current::handle().is_some() {
+            return Err(Error::invalid_state("ravel::run() cannot be called from a running event loop"));
+        }
+        let _enter = current::enter_runtime(self.handle.clone());
+        let main_task = crate::task::Builder::new().name("main").eager_start(false).spawn_on(&self.handle, main);
+        self.drive_until(main_task.as_task_ref());
+        let out = main_task.result();
+        self.cancel_leftovers();
+        out
+    }
+
+    /// asyncio `_cancel_all_tasks`: cancel each live task once, wait for all
+    /// of them, report failures.
+    fn cancel_leftovers(&self) {
+        let shared = self.handle.shared().clone();
+        let tasks: Vec<TaskRef> = shared.registry.snapshot().into_iter().map(TaskRef::from_raw).collect();
+        if tasks.is_empty() {
+            return;
+        }
+        for task in &tasks {
+            task.cancel();
+        }
+        let waited = tasks.clone();
+        let waiter = self.handle.spawn_task(
+            async move {
+                for task in &waited {
+                    while task.wait_done().await.is_err() {}
+                }
+                Ok(())
+            },
+            Some("ravel::run shutdown".to_string()),
+            Some(false),
+        );
+        self.drive_until(waiter.as_task_ref());
+        for task in tasks {
+            if task.done() && !task.cancelled() {
+                if let Ok(Some(error)) = task.exception() {
+                    let report = UnhandledError::new(
+                        "unhandled exception during ravel::run() shutdown",
+                        task.id(),
+                        task.name(),
+                        error,
+                    );
+                    (shared.error_hook)(&report);
+                }
+            }
+        }
+    }
+
+    /// Shuts the runtime down: workers stop after their current poll (waiting
+    /// at most `timeout` for them), then every task still alive is ended by
+    /// dropping its future (it ends aborted). Never blocks longer than
+    /// `timeout` on workers.
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        self.shutdown(timeout);
+    }
+
+    fn shutdown(&self, timeout: Duration) {
+        let shared = self.handle.shared();
+        if shared.is_shutdown() && self.threads.lock().is_empty() {
+            return;
+        }
+        shared.begin_shutdown();
+        let threads = std::mem::take(&mut *self.threads.lock());
+        let expected = threads.len();
+        let deadline = Instant::now() + timeout;
+        let on_worker = worker::current_index(shared).is_some();
+        if !on_worker {
+            let (count, cv) = &*self.exited;
+            let mut exited = count.lock();
+            while *exited < expected {
+                if cv.wait_until(&mut exited, deadline).timed_out() {
+                    break;
+                }
+            }
+            let all_exited = *exited >= expected;
+            drop(exited);
+            if all_exited {
+                for t in threads {
+                    let _ = t.join();
+                }
+            }
+        }
+        if let Some(queue) = self.local_queue.lock().take() {
+            while let Some(task) = queue.pop() {
+                drop(task);
+            }
+        }
+        shared.shutdown_tasks();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(DROP_TIMEOUT);
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shared = self.handle.shared();
+        f.debug_struct("Runtime")
+            .field("workers", &shared.num_workers())
+            .field("current_thread", &shared.current_thread)
+            .field("eager_tasks", &shared.eager_tasks)
+            .finish()
+    }
+}
+
+pub(crate) fn new_runtime(
+    shared: Arc<Shared>,
+    locals: Vec<crossbeam_deque::Worker<RawTask>>,
+    thread_name: &str,
+) -> std::io::Result<Runtime> {
+    let exited = Arc::new((Mutex::new(0usize), Condvar::new()));
+    let mut threads = Vec::new();
+    let mut local_queue = None;
+    if shared.current_thread {
+        local_queue = locals.into_iter().next();
+    } else {
+        for (index, queue) in locals.into_iter().enumerate() {
+            let worker_shared = shared.clone();
+            let exited = exited.clone();
+            let thread = std::thread::Builder::new().name(format!("{thread_name}-{index}")).spawn(move || {
+                struct Exit(Arc<(Mutex<usize>, Condvar)>);
+                impl Drop for Exit {
+                    fn drop(&mut self) {
+                        *self.0 .0.lock() += 1;
+                        self.0 .1.notify_all();
+                    }
+                }
+                let _exit = Exit(exited);
+                worker::run_worker(worker::Local::new(index, worker_shared, queue));
+            });
+            match thread {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    shared.begin_shutdown();
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(Runtime {
+        handle: Handle::from_shared(shared),
+        threads: Mutex::new(threads),
+        exited,
+        local_queue: Mutex::new(local_queue),
+    })
+}

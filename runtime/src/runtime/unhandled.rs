@@ -1,0 +1,56 @@
+//! [`UnhandledError`]: what the runtime's error hook receives.
+
+use crate::error::Error;
+use crate::task::TaskId;
+
+/// A task failure nobody handled, passed to the hook set with
+/// [`Builder::unhandled_error_hook`](super::Builder::unhandled_error_hook)
+/// (asyncio's `call_exception_handler` context).
+///
+/// Reported for a failed task whose outcome was never retrieved, when the
+/// last handle to it is dropped ("Task exception was never retrieved"), and
+/// for a task that failed while [`run`](crate::run) was shutting down.
+#[derive(Debug, Clone)]
+pub struct UnhandledError {
+    message: &'static str,
+    task_id: TaskId,
+    task_name: String,
+    error: Error,
+}
+
+impl UnhandledError {
+    pub(crate) fn new(message: &'static str, task_id: TaskId, task_name: String, error: Error) -> Self {
+        UnhandledError { message, task_id, task_name, error }
+    }
+
+    /// What happened, e.g. "Task exception was never retrieved".
+    pub fn message(&self) -> &'static str {
+        self.message
+    }
+
+    /// The failed task's id.
+    pub fn task_id(&self) -> TaskId {
+        self.task_id
+    }
+
+    /// The failed task's name.
+    pub fn task_name(&self) -> &str {
+        &self.task_name
+    }
+
+    /// The error the task failed with.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+}
+
+impl std::fmt::Display for UnhandledError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: task '{}' (id {}): {}", self.message, self.task_name, self.task_id, self.error)
+    }
+}
+
+/// The default hook: one line on stderr.
+pub(crate) fn default_hook(report: &UnhandledError) {
+    eprintln!("ravel: {report}");
+}

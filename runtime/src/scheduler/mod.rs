@@ -1,0 +1,279 @@
+//! The work-stealing scheduler.
+//!
+//! Each worker owns a FIFO `crossbeam_deque::Worker` and a LIFO slot; the
+//! others steal from it in batches through its `Stealer`. Spawns and wakes
+//! from outside the workers go to a global `Injector`. See
+//! `docs/architecture.md` for the whole picture; the parts are:
+//!
+//! * **Queues.** A task woken or spawned by the task running on a worker
+//!   goes to that worker's LIFO slot (the previous occupant moves to the
+//!   back of the local queue); at most [`worker::MAX_LIFO_STREAK`] LIFO picks
+//!   run in a row, so the slot cannot starve the queue. A task that wakes
+//!   itself (a yield) goes to the back of the local queue. Every
+//!   [`worker::GLOBAL_INTERVAL`] picks the injector is checked first.
+//! * **Idle.** A worker with nothing to run searches (steals); if that
+//!   fails it adds itself to the sleepers and parks: on the reactor if it can
+//!   take the driver lock (exactly one worker at a time blocks there, with
+//!   the next timer deadline as timeout), else on its condvar. A new task
+//!   wakes at most one sleeper, and only when no worker is already
+//!   searching; a searcher that finds work wakes the next one if more work
+//!   is queued. Both sides of that hand-off fence with `SeqCst` (see
+//!   [`Shared::notify_parked`]).
+//! * **Current thread.** A one-worker scheduler run by `block_on` on the
+//!   calling thread, with the LIFO slot off, so the ready order is asyncio's
+//!   FIFO order, iteration by iteration.
+
+pub(crate) mod park;
+pub(crate) mod registry;
+pub(crate) mod worker;
+
+use crate::reactor::Driver;
+use crate::runtime::UnhandledError;
+use crate::task::raw::RawTask;
+use crate::task::TaskId;
+use crate::time::Timers;
+use crossbeam_deque::{Injector, Stealer};
+use park::Parker;
+use parking_lot::Mutex;
+use registry::Registry;
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The error hook's type.
+pub(crate) type ErrorHook = Arc<dyn Fn(&UnhandledError) + Send + Sync>;
+
+/// State shared by all workers and handles of one runtime.
+pub(crate) struct Shared {
+    pub(crate) injector: Injector<RawTask>,
+    pub(crate) stealers: Box<[Stealer<RawTask>]>,
+    pub(crate) parkers: Box<[Parker]>,
+    pub(crate) driver: Mutex<Driver>,
+    waker: mio::Waker,
+    pub(crate) timers: Timers,
+    pub(crate) registry: Registry,
+    sleepers: Mutex<Vec<usize>>,
+    num_sleeping: AtomicUsize,
+    num_searching: AtomicUsize,
+    shutdown: AtomicBool,
+    pub(crate) eager_tasks: bool,
+    pub(crate) current_thread: bool,
+    pub(crate) error_hook: ErrorHook,
+}
+
+impl Shared {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        stealers: Vec<Stealer<RawTask>>,
+        driver: Driver,
+        waker: mio::Waker,
+        eager_tasks: bool,
+        current_thread: bool,
+        error_hook: ErrorHook,
+    ) -> Shared {
+        let n = stealers.len();
+        Shared {
+            injector: Injector::new(),
+            parkers: (0..n).map(|_| Parker::new()).collect(),
+            stealers: stealers.into_boxed_slice(),
+            driver: Mutex::new(driver),
+            waker,
+            timers: Timers::new(n),
+            registry: Registry::new(n),
+            sleepers: Mutex::new(Vec::with_capacity(n)),
+            num_sleeping: AtomicUsize::new(0),
+            num_searching: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            eager_tasks,
+            current_thread,
+            error_hook,
+        }
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(SeqCst)
+    }
+
+    pub(crate) fn num_workers(&self) -> usize {
+        self.stealers.len()
+    }
+
+    /// Queues a task. `yielded`: it woke itself, so it goes to the back of
+    /// the queue rather than the LIFO slot.
+    pub(crate) fn schedule(&self, task: RawTask, yielded: bool) {
+        if let Err(task) = worker::schedule_local(self, task, yielded) {
+            self.injector.push(task);
+            self.notify_parked();
+        }
+    }
+
+    /// Interrupts the worker blocked in the reactor.
+    pub(crate) fn wake_driver(&self) {
+        if let Err(e) = self.waker.wake() {
+            panic!("ravel reactor: waking the poller failed: {e}");
+        }
+    }
+
+    /// The timer wheel a sleep registered from this thread uses.
+    pub(crate) fn timer_shard(&self) -> usize {
+        worker::current_index(self).unwrap_or(0)
+    }
+
+    /// Wakes one sleeping worker, unless one is already searching.
+    ///
+    /// The caller has just queued work. A worker going to sleep first
+    /// decrements `num_searching` and then re-checks the queues; we first
+    /// queue and then read `num_searching`. With a `SeqCst` fence on both
+    /// sides, either we see the searcher (and it sees our work), or it has
+    /// left and we wake a sleeper.
+    pub(crate) fn notify_parked(&self) {
+        fence(SeqCst);
+        if self.num_searching.load(SeqCst) != 0 || self.num_sleeping.load(SeqCst) == 0 {
+            return;
+        }
+        let mut sleepers = self.sleepers.lock();
+        if self.num_searching.load(SeqCst) != 0 {
+            return;
+        }
+        if let Some(index) = sleepers.pop() {
+            self.num_sleeping.fetch_sub(1, SeqCst);
+            self.num_searching.fetch_add(1, SeqCst);
+            drop(sleepers);
+            self.parkers[index].unpark(|| self.wake_driver());
+        }
+    }
+
+    /// A worker starts searching for work (stealing).
+    pub(crate) fn begin_search(&self) {
+        self.num_searching.fetch_add(1, SeqCst);
+    }
+
+    /// A searching worker found work (or gave up without sleeping). If it was
+    /// the last searcher and work is still queued, wake another.
+    pub(crate) fn end_search(&self) {
+        if self.num_searching.fetch_sub(1, SeqCst) == 1 && self.has_queued_work() {
+            self.notify_parked();
+        }
+    }
+
+    /// Adds worker `index` to the sleepers (it was searching if `searching`).
+    pub(crate) fn sleep(&self, index: usize, searching: bool) {
+        let mut sleepers = self.sleepers.lock();
+        sleepers.push(index);
+        self.num_sleeping.fetch_add(1, SeqCst);
+        if searching {
+            self.num_searching.fetch_sub(1, SeqCst);
+        }
+        drop(sleepers);
+        fence(SeqCst);
+        // Work queued while we were still counted as searching may have
+        // skipped its notification: take it over.
+        if self.has_queued_work() || self.is_shutdown() {
+            self.notify_parked();
+        }
+    }
+
+    /// Worker `index` is back from parking; it is now searching either way.
+    pub(crate) fn wake_up(&self, index: usize) {
+        let mut sleepers = self.sleepers.lock();
+        if let Some(pos) = sleepers.iter().position(|&i| i == index) {
+            sleepers.swap_remove(pos);
+            self.num_sleeping.fetch_sub(1, SeqCst);
+            self.num_searching.fetch_add(1, SeqCst);
+        }
+    }
+
+    pub(crate) fn has_queued_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    /// Parks worker `index` until unparked or a timer is due, then fires
+    /// due timers.
+    pub(crate) fn park(&self, index: usize) {
+        let parker = &self.parkers[index];
+        match self.driver.try_lock() {
+            Some(mut driver) => {
+                parker.park_driver(|| {
+                    let timeout = self.timers.begin_park(Instant::now());
+                    driver.poll(timeout);
+                    self.timers.end_park();
+                });
+                drop(driver);
+                self.timers.process(Instant::now());
+            }
+            None => parker.park_condvar(),
+        }
+    }
+
+    /// Between tasks: poll the reactor without blocking and fire due timers,
+    /// if no other worker is doing so.
+    pub(crate) fn maintenance(&self) {
+        if let Some(mut driver) = self.driver.try_lock() {
+            driver.poll(Some(std::time::Duration::ZERO));
+            drop(driver);
+            self.timers.process(Instant::now());
+        }
+    }
+
+    /// Begins shutdown: workers stop after their current poll.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.store(true, SeqCst);
+        for parker in self.parkers.iter() {
+            parker.unpark(|| self.wake_driver());
+        }
+    }
+
+    /// After the workers stopped: drop queued entries, then end every task
+    /// that is left by dropping its future (it ends aborted).
+    pub(crate) fn shutdown_tasks(&self) {
+        while !self.injector.is_empty() {
+            if let crossbeam_deque::Steal::Success(task) = self.injector.steal() {
+                drop(task);
+            }
+        }
+        // Dropping futures may spawn or wake; the registry is closed, so new
+        // spawns end at once, and wakes only queue entries we drain again.
+        loop {
+            let tasks = self.registry.close();
+            if tasks.is_empty() {
+                break;
+            }
+            for task in tasks {
+                if task.header().state.transition_to_shutdown() {
+                    let snapshot = task.header().state.load();
+                    task.clone().poll_owned(snapshot);
+                }
+            }
+        }
+        while let crossbeam_deque::Steal::Success(task) = self.injector.steal() {
+            drop(task);
+        }
+    }
+
+    /// Runs `f` soon on the runtime (asyncio `call_soon`): queued as a task
+    /// behind what is already ready. After shutdown it runs at once, so it
+    /// is never lost.
+    pub(crate) fn call_soon(self: &Arc<Self>, f: Box<dyn FnOnce() + Send>) {
+        let handle = crate::runtime::Handle::from_shared(self.clone());
+        if self.registry.is_closed() {
+            f();
+            return;
+        }
+        drop(handle.spawn_task(
+            async move {
+                f();
+                Ok(())
+            },
+            None,
+            Some(false),
+        ));
+    }
+
+    /// Reports a failure nobody retrieved through the error hook.
+    pub(crate) fn report_unretrieved(&self, id: TaskId, name: Option<Arc<str>>, error: crate::Error) {
+        let name = name.map(|n| n.to_string()).unwrap_or_else(|| format!("Task-{id}"));
+        let report = UnhandledError::new("Task exception was never retrieved", id, name, error);
+        let hook = self.error_hook.clone();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&report)));
+    }
+}

@@ -1,0 +1,195 @@
+//! Cancellation: requests (`cancel`, `uncancel`) and delivery.
+//!
+//! # Requests
+//!
+//! `cancel(msg)` follows asyncio's `Task.cancel` (semantics §1.2): on a done
+//! task it returns false and leaves the counter alone; otherwise it counts
+//! the request, and if the task is suspended on a waiter (another task, a
+//! [`Promise`](crate::Promise)) and that waiter accepts the cancellation, the
+//! request is forwarded there and nothing is left pending on this task.
+//! Otherwise one delivery is marked pending, with the message (the last
+//! message wins), and the task is woken. Repeated requests before delivery
+//! count but deliver once.
+//!
+//! # Delivery: the leaf rule
+//!
+//! asyncio throws `CancelledError` into the coroutine at its suspension
+//! point. Rust cannot throw into a future, so every Ravel awaitable (a
+//! "leaf": sleep, task join, promise, yield, I/O, locks, queues, `to_thread`,
+//! and [`cancellable`]) delivers instead, by this rule:
+//!
+//! * A leaf that is ready on its **first** poll returns its value, even with
+//!   a cancellation pending (asyncio does not suspend on a done future, A10).
+//! * A leaf that **would suspend**, or that is being **resumed** after it
+//!   suspended, first takes the pending cancellation, if any, and returns
+//!   `Err(e)` with `e.is_cancelled()` and the message, instead of its value.
+//!
+//! A leaf that awaits a task (or a promise) forwards a pending cancellation
+//! to it and keeps waiting for its outcome (asyncio's `_fut_waiter`).
+
+use super::raw::{self, CancelTarget, Header, RawTask, Waiter};
+use super::state::Request;
+use crate::error::{Error, Result};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// `Task.cancel(msg)`.
+pub(crate) fn cancel(task: &RawTask, message: Option<String>) -> bool {
+    let header = task.header();
+    let mut slot = header.slot.lock();
+    if header.cancel.request(false) == Request::Done {
+        return false;
+    }
+    if let Some(waiter) = slot.waiter.clone() {
+        drop(slot);
+        let forwarded = match &waiter {
+            Waiter::Task(inner) => cancel(inner.raw(), message.clone()),
+            Waiter::Target(target) => target.clone().cancel_target(message.clone()),
+        };
+        if forwarded {
+            return true;
+        }
+        slot = header.slot.lock();
+    }
+    if header.cancel.set_pending() {
+        slot.extra().message = message;
+        drop(slot);
+        task.wake_by_ref();
+    }
+    true
+}
+
+/// `Task.uncancel()`: reaching zero also clears an undelivered request.
+pub(crate) fn uncancel(header: &Header) -> u32 {
+    let mut slot = header.slot.lock();
+    let count = header.cancel.uncancel();
+    if count == 0 && !header.cancel.is_pending() {
+        slot.extra().message = None;
+    }
+    count
+}
+
+/// Takes the task's pending delivery, if any, as a cancellation error.
+pub(crate) fn take_delivery(header: &Header) -> Option<Error> {
+    if !header.cancel.is_pending() {
+        return None;
+    }
+    let mut slot = header.slot.lock();
+    if !header.cancel.take_pending() {
+        return None;
+    }
+    Some(Error::cancelled(slot.extra().message.take()))
+}
+
+/// The delivery point for leaves: the current task's pending cancellation.
+/// `None` outside a task.
+pub(crate) fn deliver() -> Option<Error> {
+    raw::with_current(take_delivery).flatten()
+}
+
+/// For a leaf that waits on a cancellable target: forward a pending
+/// cancellation of the current task to it. Returns the error to deliver
+/// here if the target refused (it was already done).
+pub(crate) fn forward_pending(target: impl FnOnce(Option<String>) -> bool) -> Option<Error> {
+    let message = raw::with_current(|header| {
+        if !header.cancel.is_pending() {
+            return None;
+        }
+        let mut slot = header.slot.lock();
+        if !header.cancel.take_pending() {
+            return None;
+        }
+        Some(slot.extra().message.take())
+    })
+    .flatten()?;
+    if target(message.clone()) {
+        None
+    } else {
+        Some(Error::cancelled(message))
+    }
+}
+
+/// Records `waiter` as what the current task is suspended on. Returns the
+/// current task, to clear the waiter later with [`clear_waiter`].
+pub(crate) fn set_waiter(waiter: Waiter) -> Option<RawTask> {
+    let owner = raw::current_raw()?;
+    owner.header().slot.lock().waiter = Some(waiter);
+    Some(owner)
+}
+
+/// Clears `owner`'s waiter if it is still the one `is_same` recognises.
+pub(crate) fn clear_waiter(owner: &RawTask, is_same: impl Fn(&Waiter) -> bool) {
+    let mut slot = owner.header().slot.lock();
+    if slot.waiter.as_ref().is_some_and(is_same) {
+        slot.waiter = None;
+    }
+}
+
+/// Forwarding target for promises and other leaves.
+pub(crate) fn target_waiter(target: std::sync::Arc<dyn CancelTarget>) -> Waiter {
+    Waiter::Target(target)
+}
+
+/// Makes any future a cancellation delivery point.
+///
+/// A foreign future (from another crate, not built on Ravel's awaitables)
+/// cannot see a Ravel cancellation, so a task blocked on it stays blocked.
+/// Wrapping it in `cancellable` applies the leaf rule: if the wrapped future
+/// is ready on the first poll its output is returned; once it has suspended,
+/// a pending cancellation of the running task ends the wait with
+/// `Err(e)` where `e.is_cancelled()`. The wrapped future is dropped when the
+/// `Cancellable` is.
+///
+/// ```
+/// use std::future::pending;
+///
+/// let rt = ravel::Runtime::builder().worker_threads(1).build().unwrap();
+/// let out = rt.block_on(async {
+///     let task = ravel::spawn(async {
+///         // `std::future::pending` never wakes; `cancellable` makes it cancellable.
+///         ravel::cancellable(pending::<()>()).await?;
+///         Ok(())
+///     });
+///     ravel::yield_now().await?;
+///     task.cancel_with("stop");
+///     task.await
+/// });
+/// assert_eq!(out.unwrap_err().cancel_message(), Some("stop"));
+/// ```
+pub fn cancellable<F: Future>(future: F) -> Cancellable<F> {
+    Cancellable { future, suspended: false }
+}
+
+pin_project_lite::pin_project! {
+    /// The future returned by [`cancellable`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Cancellable<F> {
+        #[pin]
+        future: F,
+        suspended: bool,
+    }
+}
+
+impl<F: Future> Future for Cancellable<F> {
+    type Output = Result<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if *this.suspended {
+            if let Some(err) = deliver() {
+                return Poll::Ready(Err(err));
+            }
+        }
+        match this.future.poll(cx) {
+            Poll::Ready(out) => Poll::Ready(Ok(out)),
+            Poll::Pending => {
+                if let Some(err) = deliver() {
+                    return Poll::Ready(Err(err));
+                }
+                *this.suspended = true;
+                Poll::Pending
+            }
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! [`Task`] and [`TaskRef`]: the handles users hold.
+
+use super::cancel;
+use super::raw::{RawTask, Waiter};
+use super::state::{CANCELLED, COMPLETE, FAILED, OUTPUT_TAKEN};
+use super::{CallbackId, TaskId};
+use crate::current;
+use crate::error::{Error, Result};
+use std::fmt;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// A type-erased handle to a task: everything a [`Task`] offers except its
+/// output. Returned by [`current_task`](crate::current_task) and
+/// [`all_tasks`](crate::all_tasks), and what a [`Task`] derefs to.
+///
+/// Cloning is cheap (a reference count). Equality and hashing are by task
+/// identity, so `TaskRef`s can go in sets, as asyncio's tasks do.
+#[derive(Clone)]
+pub struct TaskRef {
+    raw: RawTask,
+}
+
+impl TaskRef {
+    pub(crate) fn from_raw(raw: RawTask) -> TaskRef {
+        TaskRef { raw }
+    }
+
+    pub(crate) fn raw(&self) -> &RawTask {
+        &self.raw
+    }
+
+    /// The task's unique id.
+    pub fn id(&self) -> TaskId {
+        self.raw.header().id
+    }
+
+    /// The task's name (asyncio `get_name()`); `Task-<id>` unless one was given.
+    pub fn name(&self) -> String {
+        let slot = self.raw.header().slot.lock();
+        match slot.extra_ref().and_then(|e| e.name.as_deref()) {
+            Some(name) => name.to_string(),
+            None => format!("Task-{}", self.id()),
+        }
+    }
+
+    /// Renames the task (asyncio `set_name()`).
+    pub fn set_name(&self, name: impl Into<String>) {
+        let name: String = name.into();
+        self.raw.header().slot.lock().extra().name = Some(Arc::from(name));
+    }
+
+    /// True once the task has ended: returned, failed, or was cancelled.
+    pub fn done(&self) -> bool {
+        self.raw.header().state.load().has(COMPLETE)
+    }
+
+    /// True if the task ended cancelled (its future returned a cancellation
+    /// error, it was cancelled before it started, or it was aborted).
+    pub fn cancelled(&self) -> bool {
+        self.raw.header().state.load().has(CANCELLED)
+    }
+
+    /// Requests cancellation (asyncio `cancel()`), from any thread.
+    ///
+    /// Returns false, leaving the counter unchanged, if the task is done.
+    /// Otherwise increments [`cancelling`](Self::cancelling), and delivers
+    /// one cancellation to the task at its next Ravel await (or forwards it
+    /// to the task or promise it is awaiting), and returns true. The task may
+    /// catch the error, clean up with further awaits, and re-raise it.
+    pub fn cancel(&self) -> bool {
+        cancel::cancel(&self.raw, None)
+    }
+
+    /// [`cancel`](Self::cancel) with a message, carried by the error the task
+    /// sees ([`Error::cancel_message`]).
+    pub fn cancel_with(&self, message: impl Into<String>) -> bool {
+        cancel::cancel(&self.raw, Some(message.into()))
+    }
+
+    /// The number of pending cancellation requests (asyncio `cancelling()`):
+    /// incremented by each `cancel()`, decremented only by `uncancel()`.
+    pub fn cancelling(&self) -> u32 {
+        self.raw.header().cancel.count()
+    }
+
+    /// Decrements the cancel counter if above zero and returns the new value
+    /// (asyncio `uncancel()`). Reaching zero also withdraws a cancellation
+    /// that was not yet delivered (Python 3.13 rule). Works on done tasks.
+    pub fn uncancel(&self) -> u32 {
+        cancel::uncancel(self.raw.header())
+    }
+
+    /// Stops the task the Rust way: its future is dropped at its next
+    /// scheduling point, with no chance to run async cleanup, and the task
+    /// ends cancelled with an error for which
+    /// [`is_aborted`](Error::is_aborted) is true. No effect on a done task.
+    pub fn abort(&self) {
+        self.raw.abort();
+    }
+
+    /// The error the task ended with (asyncio `exception()`): `Ok(None)` if it
+    /// returned a value, `Ok(Some(e))` if it failed, `Err(cancellation)` if
+    /// it was cancelled, and an invalid-state error if it is not done.
+    /// Looking marks the error as retrieved, so it is not reported as
+    /// "never retrieved".
+    pub fn exception(&self) -> Result<Option<Error>> {
+        let snapshot = self.raw.header().state.load();
+        if !snapshot.has(COMPLETE) {
+            return Err(Error::invalid_state("Exception is not set."));
+        }
+        let mut slot = self.raw.header().slot.lock();
+        let extra = slot.extra();
+        extra.retrieved = true;
+        match &extra.error {
+            Some(e) if e.is_cancelled() => Err(e.clone()),
+            Some(e) => Ok(Some(e.clone())),
+            None => Ok(None),
+        }
+    }
+
+    /// Adds a callback run once the task is done (asyncio
+    /// `add_done_callback`). Like asyncio, callbacks are never run inline:
+    /// they are scheduled on the runtime (`call_soon`), also when the task
+    /// is already done.
+    pub fn add_done_callback(&self, callback: impl FnOnce(&TaskRef) + Send + 'static) -> CallbackId {
+        let id = CallbackId::next();
+        let header = self.raw.header();
+        let mut slot = header.slot.lock();
+        if header.state.load().has(COMPLETE) {
+            drop(slot);
+            let task = self.clone();
+            header.scheduler.call_soon(Box::new(move || callback(&task)));
+        } else {
+            slot.extra().callbacks.push((id, Box::new(callback)));
+        }
+        id
+    }
+
+    /// Removes a callback that has not run yet; true if it was found.
+    pub fn remove_done_callback(&self, id: CallbackId) -> bool {
+        let mut slot = self.raw.header().slot.lock();
+        let callbacks = &mut slot.extra().callbacks;
+        let before = callbacks.len();
+        callbacks.retain(|(cid, _)| *cid != id);
+        callbacks.len() != before
+    }
+
+    /// A future that resolves once the task is done, without taking its
+    /// output. It is a cancellation delivery point for the task awaiting it,
+    /// and (unlike awaiting a [`Task`]) does not forward cancellation.
+    pub fn wait_done(&self) -> WaitDone {
+        WaitDone { task: self.clone(), suspended: false }
+    }
+
+    fn state_name(&self) -> &'static str {
+        let s = self.raw.header().state.load();
+        if !s.has(COMPLETE) {
+            if self.cancelling() > 0 {
+                "cancelling"
+            } else {
+                "pending"
+            }
+        } else if s.has(CANCELLED) {
+            "cancelled"
+        } else if s.has(FAILED) {
+            "failed"
+        } else {
+            "done"
+        }
+    }
+}
+
+impl PartialEq for TaskRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw.ptr() == other.raw.ptr()
+    }
+}
+
+impl Eq for TaskRef {}
+
+impl Hash for TaskRef {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
+impl fmt::Debug for TaskRef {
+    /// Like asyncio's repr: `<Task cancelling name='worker' id=7 cancelling=2>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<Task {} name='{}' id={}", self.state_name(), self.name(), self.id())?;
+        let n = self.cancelling();
+        if n > 0 {
+            write!(f, " cancelling={n}")?;
+        }
+        f.write_str(">")
+    }
+}
+
+/// The future returned by [`TaskRef::wait_done`].
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitDone {
+    task: TaskRef,
+    suspended: bool,
+}
+
+impl Future for WaitDone {
+    type Output = Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let header = self.task.raw.header();
+        if self.suspended || !header.state.load().has(COMPLETE) {
+            if let Some(err) = cancel::deliver() {
+                return Poll::Ready(Err(err));
+            }
+        }
+        if header.state.load().has(COMPLETE) {
+            return Poll::Ready(Ok(()));
+        }
+        {
+            let mut slot = header.slot.lock();
+            if !header.state.load().has(COMPLETE) {
+                let wakers = &mut slot.extra().done_wakers;
+                if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    wakers.push(cx.waker().clone());
+                }
+                drop(slot);
+                self.suspended = true;
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A handle to a spawned task (asyncio `Task`), and the future of its
+/// outcome.
+///
+/// Awaiting a `Task` gives the task's `Result`: its value, its error, or a
+/// cancellation error if it ended cancelled. If the task awaiting it is
+/// cancelled meanwhile, the cancellation is forwarded to this task and the
+/// awaiter keeps waiting for its outcome, as asyncio does.
+///
+/// A `Task` derefs to [`TaskRef`], which has the cancellation API
+/// (`cancel`, `cancelling`, `uncancel`, ...).
+///
+/// Dropping a `Task` detaches it: the runtime owns every task until it ends,
+/// so unlike asyncio a task can never be garbage-collected mid-flight. A
+/// detached task that fails is reported as "Task exception was never
+/// retrieved" through the runtime's unhandled-error hook.
+///
+/// ```
+/// let out = ravel::run(async {
+///     let task = ravel::spawn(async { Ok(6 * 7) });
+///     assert!(!task.cancelled());
+///     task.await
+/// });
+/// assert_eq!(out.unwrap(), 42);
+/// ```
+pub struct Task<T> {
+    inner: TaskRef,
+    /// The task we registered as waiting on us, to clear its waiter.
+    waiting: Option<RawTask>,
+    suspended: bool,
+    _output: PhantomData<fn() -> T>,
+}
+
+impl<T> Task<T> {
+    pub(crate) fn from_raw(raw: RawTask) -> Task<T> {
+        Task { inner: TaskRef::from_raw(raw), waiting: None, suspended: false, _output: PhantomData }
+    }
+
+    /// The type-erased handle.
+    pub fn as_task_ref(&self) -> &TaskRef {
+        &self.inner
+    }
+
+    /// Takes the outcome of a finished task without awaiting (asyncio
+    /// `result()`). While the task is running this is an invalid-state
+    /// error; the outcome can be taken once (by this or by `.await`), later
+    /// calls return an invalid-state error.
+    pub fn result(&self) -> Result<T> {
+        let header = self.inner.raw.header();
+        if !header.state.load().has(COMPLETE) {
+            return Err(Error::invalid_state("Result is not set."));
+        }
+        if !header.state.claim_output() {
+            return Err(Error::invalid_state("the task's result was already taken"));
+        }
+        self.inner.raw.take_output::<T>()
+    }
+
+    fn clear_waiting(&mut self) {
+        if let Some(owner) = self.waiting.take() {
+            let me = self.inner.raw.ptr();
+            cancel::clear_waiter(&owner, |w| matches!(w, Waiter::Task(t) if t.raw().ptr() == me));
+        }
+    }
+}
+
+impl<T> Deref for Task<T> {
+    type Target = TaskRef;
+
+    fn deref(&self) -> &TaskRef {
+        &self.inner
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = &mut *self;
+        let header = this.inner.raw.header();
+        if header.state.load().has(OUTPUT_TAKEN) {
+            this.clear_waiting();
+            return Poll::Ready(Err(Error::invalid_state("the task's result was already taken")));
+        }
+        loop {
+            let done = header.state.load().has(COMPLETE);
+            if done && !this.suspended {
+                break;
+            }
+            if !current::consume_budget() {
+                if let Some(err) = cancel::deliver() {
+                    this.clear_waiting();
+                    return Poll::Ready(Err(err));
+                }
+                cx.waker().wake_by_ref();
+                this.suspended = true;
+                return Poll::Pending;
+            }
+            // Would suspend, or resuming: forward a pending cancellation of
+            // the awaiting task to the awaited one (asyncio `_fut_waiter`).
+            let inner = &this.inner;
+            if let Some(err) = cancel::forward_pending(|msg| cancel::cancel(inner.raw(), msg)) {
+                this.clear_waiting();
+                return Poll::Ready(Err(err));
+            }
+            if done {
+                break;
+            }
+            {
+                let mut waker = header.join_waker.lock();
+                if header.state.load().has(COMPLETE) {
+                    drop(waker);
+                    continue;
+                }
+                match &*waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => *waker = Some(cx.waker().clone()),
+                }
+            }
+            if this.waiting.is_none() {
+                this.waiting = cancel::set_waiter(Waiter::Task(this.inner.clone()));
+            }
+            this.suspended = true;
+            return Poll::Pending;
+        }
+        this.clear_waiting();
+        Poll::Ready(this.result())
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.clear_waiting();
+        self.inner.raw.header().state.unset_join_interest();
+    }
+}

@@ -1,0 +1,113 @@
+//! Tasks: asyncio's `Task` on a work-stealing scheduler.
+//!
+//! # The task protocol
+//!
+//! A task is one heap allocation (`raw::Cell`): a [`Header`](raw::Header)
+//! at offset 0, then the future and, once it ends, its output, in the same
+//! slot (`Stage`). Everything else reaches it through a type-erased pointer
+//! to the header and a per-type vtable.
+//!
+//! ## The state word (`state::State`)
+//!
+//! One `AtomicUsize`: flag bits, and the reference count above bit 16.
+//!
+//! | bit | meaning | set by | cleared by |
+//! | --- | --- | --- | --- |
+//! | `RUNNING` | the runner owns the future | the runner (queue entry run, eager spawn, shutdown) | the runner, at idle or complete |
+//! | `NOTIFIED` | a queue entry exists, or must be made when the poll returns | wakers, `abort` | the runner, when it starts |
+//! | `COMPLETE` | the output is stored; the future is gone | the runner | never |
+//! | `CANCELLED` / `FAILED` | the outcome, set with `COMPLETE` | the runner | never |
+//! | `JOIN_INTEREST` | a `Task<T>` handle exists | spawn | the handle's drop |
+//! | `OUTPUT_TAKEN` | a reader claimed the output | `Task::result` / `.await` | never |
+//! | `ABORT` | drop the future at the next scheduling point | `abort`, shutdown | never |
+//! | `STARTED` | the future has been polled | the runner | never |
+//!
+//! Who may touch what: the future and the stage belong to whoever set
+//! `RUNNING` (one thread at a time, by the CAS in `transition_to_running`);
+//! the output belongs to whoever won `claim_output` after `COMPLETE`. All
+//! other fields are atomics or behind the header's locks.
+//!
+//! References: a spawned task starts with three: the registry's (released
+//! when it completes), the `Task<T>` handle's, and the runner's (the queue
+//! entry, or the eager poller). Every queue entry, waker, `TaskRef` and
+//! handle holds one. A waker that finds the task idle sets `NOTIFIED` and
+//! moves (or takes) a reference into a new queue entry; one that finds it
+//! `RUNNING` only sets `NOTIFIED`, and the runner requeues the task when its
+//! poll returns `Pending`, handing its reference to the new entry. The
+//! registry's reference keeps the count above zero while the task is not
+//! complete, so only completion (and then the last handle, waker or ref) can
+//! free it.
+//!
+//! Orderings: every transition is an `AcqRel` CAS, so whatever the runner
+//! wrote to the stage before `COMPLETE` is visible to a reader that saw
+//! `COMPLETE` with `Acquire`; the last `ref_dec` is `AcqRel`, so the freeing
+//! thread sees every other thread's writes.
+//!
+//! ## The cancel word (`state::CancelWord`)
+//!
+//! One `AtomicU64`: asyncio's `_num_cancels_requested` in the low 32 bits,
+//! `_must_cancel` (`PENDING`), and `DONE`. `cancel()` counts with a CAS that
+//! fails if `DONE` is set, so a cancel that races completion either counts
+//! before the task ends (and then, if undelivered, the task ends cancelled)
+//! or returns `false` and leaves the counter alone. The message and the
+//! waiter (`_fut_waiter`) live in the header's `slot` lock; every writer of
+//! the cancel word except completion's `fetch_or(DONE)` holds that lock.
+//!
+//! ## Delivery
+//!
+//! Rust cannot throw into a suspended future, so a pending cancellation is
+//! delivered by the next Ravel awaitable the task polls: see
+//! [`crate::cancellable`] and the module docs of `cancel`.
+
+pub(crate) mod cancel;
+pub(crate) mod raw;
+pub(crate) mod state;
+
+mod builder;
+mod handle;
+
+pub use builder::Builder;
+pub use handle::{Task, TaskRef};
+
+use std::fmt;
+use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A task's unique id (unique for the life of the process).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(NonZeroU64);
+
+impl TaskId {
+    pub(crate) fn next() -> TaskId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        TaskId(NonZeroU64::new(NEXT.fetch_add(1, Ordering::Relaxed)).expect("task id overflow"))
+    }
+
+    /// The id as a number.
+    pub fn as_u64(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl fmt::Debug for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Identifies a done callback, for [`TaskRef::remove_done_callback`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CallbackId(u64);
+
+impl CallbackId {
+    pub(crate) fn next() -> CallbackId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        CallbackId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}

@@ -1,0 +1,478 @@
+//! The task allocation: header, future and output in one `Box`, reached
+//! through a type-erased pointer and a per-type vtable. All of the crate's
+//! task-related `unsafe` lives here; the protocol it follows is written in
+//! the module docs of [`super`].
+
+use super::state::{
+    CancelWord, Idle, Snapshot, State, Wake, ABORT, CANCELLED, COMPLETE, FAILED, JOIN_INTEREST, OUTPUT_TAKEN, STARTED,
+};
+use super::{CallbackId, TaskId, TaskRef};
+use crate::context::{Context, WithContext};
+use crate::current;
+use crate::error::{Error, Result};
+use crate::scheduler::Shared;
+use crate::sync::{Mutex, UnsafeCell};
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::task::{Poll, RawWaker, RawWakerVTable, Waker};
+
+/// What a task is currently suspended on, for forwarding `cancel()` (asyncio
+/// `_fut_waiter`).
+#[derive(Clone)]
+pub(crate) enum Waiter {
+    /// Awaiting another task: `cancel()` cancels that task instead.
+    Task(TaskRef),
+    /// Awaiting a cancellable leaf such as a [`Promise`](crate::Promise).
+    Target(Arc<dyn CancelTarget>),
+}
+
+/// Something a waiting task forwards its cancellation to.
+pub(crate) trait CancelTarget: Send + Sync {
+    /// Cancel it; false if it was already done.
+    fn cancel_target(self: Arc<Self>, message: Option<String>) -> bool;
+    /// Identity, to clear the waiter only if it is still this one.
+    fn target_id(&self) -> usize;
+}
+
+type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send>;
+
+/// Rarely used per-task data, allocated on first use.
+#[derive(Default)]
+pub(crate) struct Extra {
+    pub(crate) message: Option<String>,
+    pub(crate) name: Option<Arc<str>>,
+    pub(crate) callbacks: Vec<(CallbackId, DoneCallback)>,
+    pub(crate) done_wakers: Vec<Waker>,
+    /// A clone of the error the task ended with, for `TaskRef::exception()`.
+    pub(crate) error: Option<Error>,
+    /// Someone looked at the error: do not report it as unretrieved.
+    pub(crate) retrieved: bool,
+}
+
+/// The lock-protected part of the header: the waiter and the extras.
+#[derive(Default)]
+pub(crate) struct Slot {
+    pub(crate) waiter: Option<Waiter>,
+    extra: Option<Box<Extra>>,
+}
+
+impl Slot {
+    pub(crate) fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Default::default)
+    }
+
+    pub(crate) fn extra_ref(&self) -> Option<&Extra> {
+        self.extra.as_deref()
+    }
+}
+
+/// The type-independent part of a task, at offset 0 of its allocation.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) state: State,
+    pub(crate) cancel: CancelWord,
+    vtable: &'static Vtable,
+    pub(crate) id: TaskId,
+    pub(crate) scheduler: Arc<Shared>,
+    pub(crate) join_waker: Mutex<Option<Waker>>,
+    pub(crate) slot: Mutex<Slot>,
+}
+
+struct Vtable {
+    /// Polls the future; the state is already `RUNNING` and the caller's
+    /// reference is consumed.
+    poll: unsafe fn(NonNull<Header>, Snapshot),
+    /// Moves the output into `*dst` (an `Option<Result<T>>`).
+    read_output: unsafe fn(NonNull<Header>, *mut ()),
+    dealloc: unsafe fn(NonNull<Header>),
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(F::Output),
+    Consumed,
+}
+
+#[repr(C)]
+struct Cell<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+/// A counted reference to a task. Dropping it releases the reference.
+pub(crate) struct RawTask {
+    ptr: NonNull<Header>,
+}
+
+// SAFETY: the header is only accessed through atomics, locks, and the stage
+// cell under the ownership rules of the protocol (RUNNING owns the future,
+// OUTPUT_TAKEN owns the output); futures and outputs are `Send`.
+unsafe impl Send for RawTask {}
+// SAFETY: as above; every `&self` method is safe to call concurrently.
+unsafe impl Sync for RawTask {}
+
+impl RawTask {
+    /// Allocates a task with the given flags (`NOTIFIED`, or `RUNNING` for
+    /// an eager start) and its three initial references: the registry's, the
+    /// `Task<T>` handle's, and the runner's.
+    pub(crate) fn new<F, T>(future: F, ctx: Context, id: TaskId, scheduler: Arc<Shared>, flags: usize) -> [RawTask; 3]
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let cell = Box::new(Cell::<WithContext<F>> {
+            header: Header {
+                state: State::new(flags | JOIN_INTEREST, 3),
+                cancel: CancelWord::new(),
+                vtable: &Vtable {
+                    poll: poll::<WithContext<F>, T>,
+                    read_output: read_output::<WithContext<F>, T>,
+                    dealloc: dealloc::<WithContext<F>>,
+                },
+                id,
+                scheduler,
+                join_waker: Mutex::new(None),
+                slot: Mutex::new(Slot::default()),
+            },
+            stage: UnsafeCell::new(Stage::Running(WithContext::new(ctx, future))),
+        });
+        let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+        [RawTask { ptr }, RawTask { ptr }, RawTask { ptr }]
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a RawTask holds a reference, so the allocation is live.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    pub(crate) fn ptr(&self) -> NonNull<Header> {
+        self.ptr
+    }
+
+    /// A new counted reference to the task at `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` must point to a live task (some reference is held elsewhere for
+    /// the duration of the call).
+    pub(crate) unsafe fn clone_from_ptr(ptr: NonNull<Header>) -> RawTask {
+        // SAFETY: the caller guarantees the task is live.
+        unsafe { ptr.as_ref() }.state.ref_inc();
+        RawTask { ptr }
+    }
+
+    /// Gives up this reference without decrementing the count; it is then
+    /// accounted for by whatever the caller did to the state word.
+    pub(crate) fn forget(self) {
+        std::mem::forget(self);
+    }
+
+    /// Runs a queue entry (`Notified`), consuming its reference.
+    pub(crate) fn run(self) {
+        let this = ManuallyDrop::new(self);
+        match this.header().state.transition_to_running() {
+            // SAFETY: we hold the queue entry's reference, which `poll` consumes,
+            // and the transition gave us ownership of the future.
+            Ok(snapshot) => unsafe { (this.header().vtable.poll)(this.ptr, snapshot) },
+            Err(_) => drop(ManuallyDrop::into_inner(this)),
+        }
+    }
+
+    /// Polls a task whose state is already `RUNNING` (eager start, shutdown),
+    /// consuming this reference as the runner's reference.
+    pub(crate) fn poll_owned(self, snapshot: Snapshot) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: the caller made the state RUNNING for us (eager spawn creates
+        // the task RUNNING; shutdown transitioned it), so we own the future,
+        // and the reference we hold is the runner's.
+        unsafe { (this.header().vtable.poll)(this.ptr, snapshot) }
+    }
+
+    /// Takes the output of a completed task whose output this caller claimed.
+    pub(crate) fn take_output<T>(&self) -> Result<T> {
+        let mut out: Option<Result<T>> = None;
+        // SAFETY: the caller claimed the output (`claim_output` returned true),
+        // so no one else reads the stage; the output type is `Result<T>`
+        // because `Task<T>` handles are only created by `RawTask::new::<_, T>`.
+        unsafe { (self.header().vtable.read_output)(self.ptr, &mut out as *mut _ as *mut ()) };
+        out.expect("task output already consumed")
+    }
+
+    /// Wakes the task through this reference.
+    pub(crate) fn wake_by_ref(&self) {
+        if self.header().state.wake_by_ref() == Wake::Submit {
+            let notified = RawTask { ptr: self.ptr };
+            self.header().scheduler.schedule(notified, false);
+        }
+    }
+
+    /// Sets ABORT and schedules the task so it drops its future.
+    pub(crate) fn abort(&self) {
+        if self.header().state.abort() == Wake::Submit {
+            self.header().scheduler.schedule(RawTask { ptr: self.ptr }, true);
+        }
+    }
+
+    /// A waker that does not own a reference; valid while `self` lives.
+    fn waker_ref(ptr: NonNull<Header>) -> ManuallyDrop<Waker> {
+        // SAFETY: the vtable functions follow the RawWaker contract: clone
+        // takes a reference, wake consumes one, drop releases one.
+        ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE)) })
+    }
+}
+
+impl Clone for RawTask {
+    fn clone(&self) -> RawTask {
+        self.header().state.ref_inc();
+        RawTask { ptr: self.ptr }
+    }
+}
+
+impl Drop for RawTask {
+    fn drop(&mut self) {
+        if self.header().state.ref_dec(1) {
+            // SAFETY: that was the last reference.
+            unsafe { (self.header().vtable.dealloc)(self.ptr) }
+        }
+    }
+}
+
+static WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+unsafe fn waker_clone(ptr: *const ()) -> RawWaker {
+    // SAFETY: a waker holds (or borrows from its creator) a reference, so the
+    // task is live; the clone takes its own reference.
+    unsafe { (*(ptr as *const Header)).state.ref_inc() };
+    RawWaker::new(ptr, &WAKER_VTABLE)
+}
+
+unsafe fn waker_wake(ptr: *const ()) {
+    // SAFETY: an owned waker carries one reference, moved into this call.
+    let ptr = unsafe { NonNull::new_unchecked(ptr as *mut Header) };
+    // SAFETY: as above, the task is live while we hold the reference.
+    let header = unsafe { ptr.as_ref() };
+    match header.state.wake_by_val() {
+        Wake::Submit => header.scheduler.schedule(RawTask { ptr }, false),
+        Wake::Nothing => {}
+        // SAFETY: our reference was the last one.
+        Wake::Dealloc => unsafe { (header.vtable.dealloc)(ptr) },
+    }
+}
+
+unsafe fn waker_wake_by_ref(ptr: *const ()) {
+    // SAFETY: the waker's reference keeps the task live for this call.
+    let raw = ManuallyDrop::new(RawTask { ptr: unsafe { NonNull::new_unchecked(ptr as *mut Header) } });
+    raw.wake_by_ref();
+}
+
+unsafe fn waker_drop(ptr: *const ()) {
+    // SAFETY: an owned waker carries one reference, released here.
+    drop(RawTask { ptr: unsafe { NonNull::new_unchecked(ptr as *mut Header) } });
+}
+
+/// Polls the future of a `RUNNING` task, consuming the runner's reference.
+///
+/// # Safety
+/// `ptr` is a `Cell<F>`; the state is `RUNNING` and owned by the caller, who
+/// passes in the runner's reference.
+unsafe fn poll<F, T>(ptr: NonNull<Header>, snapshot: Snapshot)
+where
+    F: Future<Output = Result<T>>,
+{
+    // SAFETY: the header is the first field of a live `Cell<F>`.
+    let cell = unsafe { ptr.cast::<Cell<F>>().as_ref() };
+    let header = &cell.header;
+
+    if snapshot.has(ABORT) {
+        // SAFETY: we own the running state.
+        return unsafe { complete::<F, T>(ptr, Err(Error::aborted())) };
+    }
+    if !snapshot.has(STARTED) {
+        if let Some(err) = super::cancel::take_delivery(header) {
+            // asyncio A01: a task cancelled before its first step never runs.
+            // SAFETY: we own the running state.
+            return unsafe { complete::<F, T>(ptr, Err(err)) };
+        }
+    }
+
+    let waker = RawTask::waker_ref(ptr);
+    let mut cx = std::task::Context::from_waker(&waker);
+    let result = {
+        let _enter = current::enter_task(ptr);
+        catch_unwind(AssertUnwindSafe(|| {
+            cell.stage.with_mut(|stage| {
+                // SAFETY: RUNNING gives us exclusive access to the stage.
+                match unsafe { &mut *stage } {
+                    // SAFETY: the future is never moved while in the cell: the
+                    // cell is boxed and the stage is replaced only after it ends.
+                    Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
+                    _ => unreachable!("polled a task whose future is gone"),
+                }
+            })
+        }))
+    };
+    match result {
+        // SAFETY: we still own the running state.
+        Ok(Poll::Ready(out)) => unsafe { complete::<F, T>(ptr, out) },
+        // SAFETY: as above; the panicked future is still in the stage and is
+        // dropped by `complete`.
+        Err(payload) => unsafe { complete::<F, T>(ptr, Err(Error::panic(payload))) },
+        Ok(Poll::Pending) => match header.state.transition_to_idle() {
+            Idle::Parked => {}
+            // The runner's reference moves into the new queue entry; a task that
+            // woke itself yielded, so it goes to the back of the queue.
+            Idle::Requeue => header.scheduler.schedule(RawTask { ptr }, true),
+        },
+    }
+}
+
+/// Ends a task: drops the future, stores the output, wakes the joiner, runs
+/// done callbacks, removes the task from the registry and releases the
+/// registry's and the runner's references.
+///
+/// # Safety
+/// As for [`poll`].
+unsafe fn complete<F, T>(ptr: NonNull<Header>, out: Result<T>)
+where
+    F: Future<Output = Result<T>>,
+{
+    // SAFETY: the header is the first field of a live `Cell<F>`.
+    let cell = unsafe { ptr.cast::<Cell<F>>().as_ref() };
+    let header = &cell.header;
+
+    // Drop the future at once, so drop-based libraries see the end too.
+    // SAFETY: RUNNING gives us exclusive access to the stage.
+    let old = cell.stage.with_mut(|stage| std::mem::replace(unsafe { &mut *stage }, Stage::Consumed));
+    let drop_result = {
+        let _enter = current::enter_task(ptr);
+        catch_unwind(AssertUnwindSafe(move || drop(old)))
+    };
+    let mut out = out;
+    if let (Err(payload), Ok(_)) = (drop_result, &out) {
+        out = Err(Error::panic(payload));
+    }
+
+    // An undelivered cancellation discards the result (asyncio A11).
+    let pending = header.cancel.mark_done();
+    let out = match out {
+        Ok(value) if pending => {
+            drop(value);
+            let message = header.slot.lock().extra().message.take();
+            Err(Error::cancelled(message))
+        }
+        out => out,
+    };
+    let outcome = match &out {
+        Ok(_) => 0,
+        Err(e) if e.is_cancelled() => CANCELLED,
+        Err(_) => FAILED,
+    };
+    let (callbacks, done_wakers) = {
+        let mut slot = header.slot.lock();
+        slot.waiter = None;
+        match slot.extra.as_deref_mut() {
+            Some(extra) => {
+                if let Err(e) = &out {
+                    extra.error = Some(e.clone());
+                }
+                (std::mem::take(&mut extra.callbacks), std::mem::take(&mut extra.done_wakers))
+            }
+            None => {
+                if let Err(e) = &out {
+                    slot.extra().error = Some(e.clone());
+                }
+                (Vec::new(), Vec::new())
+            }
+        }
+    };
+    // SAFETY: RUNNING still gives us exclusive access to the stage.
+    cell.stage.with_mut(|stage| unsafe { *stage = Stage::Finished(out) });
+
+    let snapshot = header.state.transition_to_complete(outcome);
+    if snapshot.has(JOIN_INTEREST) {
+        if let Some(waker) = header.join_waker.lock().take() {
+            waker.wake();
+        }
+    }
+    for waker in done_wakers {
+        waker.wake();
+    }
+    if !callbacks.is_empty() {
+        // SAFETY: we hold the runner's reference, so the task is live.
+        let task = TaskRef::from_raw(unsafe { RawTask::clone_from_ptr(ptr) });
+        header.scheduler.call_soon(Box::new(move || {
+            for (_, callback) in callbacks {
+                callback(&task);
+            }
+        }));
+    }
+    // The registry's reference and the runner's.
+    let registered = header.scheduler.registry.remove(header.id);
+    if let Some(raw) = registered {
+        raw.forget();
+        if header.state.ref_dec(2) {
+            // SAFETY: those were the last references.
+            unsafe { (header.vtable.dealloc)(ptr) }
+        }
+    } else {
+        drop(RawTask { ptr });
+    }
+}
+
+/// # Safety
+/// `ptr` is a `Cell<F>` whose output the caller claimed; `dst` points to an
+/// `Option<F::Output>`.
+unsafe fn read_output<F, T>(ptr: NonNull<Header>, dst: *mut ())
+where
+    F: Future<Output = Result<T>>,
+{
+    // SAFETY: the header is the first field of a live `Cell<F>`.
+    let cell = unsafe { ptr.cast::<Cell<F>>().as_ref() };
+    // SAFETY: the claim gives this caller exclusive access to the finished stage.
+    let stage = cell.stage.with_mut(|stage| std::mem::replace(unsafe { &mut *stage }, Stage::Consumed));
+    if let Stage::Finished(out) = stage {
+        // SAFETY: the caller passes a pointer to an `Option<Result<T>>`.
+        unsafe { *(dst as *mut Option<Result<T>>) = Some(out) };
+    }
+}
+
+/// # Safety
+/// `ptr` is a `Cell<F>` and the last reference was just released.
+unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: the allocation came from `Box::new` in `RawTask::new`, and no
+    // reference remains.
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
+    let header = &cell.header;
+    let snapshot = header.state.load();
+    if snapshot.has(COMPLETE) && snapshot.has(FAILED) && !snapshot.has(OUTPUT_TAKEN) {
+        let mut slot = header.slot.lock();
+        let extra = slot.extra();
+        if !extra.retrieved {
+            if let Some(error) = extra.error.take() {
+                let name = extra.name.clone();
+                drop(slot);
+                header.scheduler.report_unretrieved(header.id, name, error);
+            }
+        }
+    }
+    // Dropping an unread output may run user code; keep panics in here.
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(cell)));
+}
+
+/// Runs `f` on the header of the task being polled on this thread.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {
+    let ptr = current::task_ptr()?;
+    // SAFETY: `current::enter_task` publishes the pointer only while the
+    // runner polls (or completes) that task, holding its reference.
+    Some(f(unsafe { ptr.as_ref() }))
+}
+
+/// A counted reference to the task being polled on this thread.
+pub(crate) fn current_raw() -> Option<RawTask> {
+    let ptr = current::task_ptr()?;
+    // SAFETY: as in `with_current`, the task is live while it is current.
+    Some(unsafe { RawTask::clone_from_ptr(ptr) })
+}

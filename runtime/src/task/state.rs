@@ -1,0 +1,393 @@
+//! The task state word and the cancel word: every transition of the protocol
+//! in [`super`]'s module docs, as safe atomic code that loom can model.
+
+use crate::sync::{AtomicU64, AtomicUsize};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+
+/// The runner owns the future (it is being polled).
+pub(crate) const RUNNING: usize = 1 << 0;
+/// The task has ended; its output (or its error) is stored.
+pub(crate) const COMPLETE: usize = 1 << 1;
+/// The task is queued, or must be queued again once its poll returns.
+pub(crate) const NOTIFIED: usize = 1 << 2;
+/// A `Task<T>` handle exists and may read the output.
+pub(crate) const JOIN_INTEREST: usize = 1 << 3;
+/// `abort()` was called: drop the future at the next scheduling point.
+pub(crate) const ABORT: usize = 1 << 4;
+/// Outcome bit, set together with `COMPLETE`: the task ended cancelled.
+pub(crate) const CANCELLED: usize = 1 << 5;
+/// Outcome bit, set together with `COMPLETE`: the task ended with an error.
+pub(crate) const FAILED: usize = 1 << 6;
+/// A reader has claimed the output.
+pub(crate) const OUTPUT_TAKEN: usize = 1 << 7;
+/// The future has been polled at least once.
+pub(crate) const STARTED: usize = 1 << 8;
+
+const REF_SHIFT: u32 = 16;
+const REF_ONE: usize = 1 << REF_SHIFT;
+const FLAGS_MASK: usize = REF_ONE - 1;
+
+/// A copy of the state word.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Snapshot(pub(crate) usize);
+
+impl Snapshot {
+    pub(crate) fn has(self, bit: usize) -> bool {
+        self.0 & bit != 0
+    }
+
+    pub(crate) fn ref_count(self) -> usize {
+        self.0 >> REF_SHIFT
+    }
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Snapshot(flags={:#011b}, refs={})", self.0 & FLAGS_MASK, self.ref_count())
+    }
+}
+
+/// What a waker must do after updating the state.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Nothing: the task is queued, running (it will requeue itself) or done.
+    Nothing,
+    /// Queue the task; the waker's reference moves into the queue entry.
+    Submit,
+    /// The waker held the last reference: free the task.
+    Dealloc,
+}
+
+/// What the runner must do after a poll returned `Pending`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Idle {
+    /// The task is idle; the runner's reference was released.
+    Parked,
+    /// The task was woken (or aborted) while running: queue it again; the
+    /// runner's reference moves into the new queue entry.
+    Requeue,
+}
+
+/// The task's state word: flag bits below `REF_SHIFT`, the reference count above.
+pub(crate) struct State(AtomicUsize);
+
+impl State {
+    /// A task that starts queued, with `refs` references.
+    pub(crate) fn new(flags: usize, refs: usize) -> State {
+        State(AtomicUsize::new(flags | (refs * REF_ONE)))
+    }
+
+    pub(crate) fn load(&self) -> Snapshot {
+        Snapshot(self.0.load(Acquire))
+    }
+
+    fn update(&self, mut f: impl FnMut(usize) -> Option<usize>) -> Result<usize, usize> {
+        let mut cur = self.0.load(Acquire);
+        loop {
+            let next = match f(cur) {
+                Some(next) => next,
+                None => return Err(cur),
+            };
+            match self.0.compare_exchange_weak(cur, next, AcqRel, Acquire) {
+                Ok(_) => return Ok(next),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// A queue entry is about to be run. Fails if the task is already running
+    /// (taken over by shutdown) or complete; the caller then drops the entry's
+    /// reference.
+    pub(crate) fn transition_to_running(&self) -> Result<Snapshot, Snapshot> {
+        self.update(|cur| {
+            debug_assert!(cur & NOTIFIED != 0, "running a task that is not notified");
+            if cur & (RUNNING | COMPLETE) != 0 {
+                return None;
+            }
+            Some((cur | RUNNING) & !NOTIFIED)
+        })
+        .map(Snapshot)
+        .map_err(Snapshot)
+    }
+
+    /// The poll returned `Pending`.
+    pub(crate) fn transition_to_idle(&self) -> Idle {
+        let mut requeue = false;
+        self.update(|cur| {
+            debug_assert!(cur & RUNNING != 0);
+            let mut next = (cur & !RUNNING) | STARTED;
+            requeue = cur & (NOTIFIED | ABORT) != 0;
+            if requeue {
+                next |= NOTIFIED;
+            } else {
+                // The runner's reference; the lifecycle reference keeps the
+                // count above zero while the task is not complete.
+                debug_assert!(cur >> REF_SHIFT >= 2);
+                next -= REF_ONE;
+            }
+            Some(next)
+        })
+        .expect("transition_to_idle never fails");
+        if requeue {
+            Idle::Requeue
+        } else {
+            Idle::Parked
+        }
+    }
+
+    /// The task ended with the given outcome bits. Returns the new snapshot.
+    pub(crate) fn transition_to_complete(&self, outcome: usize) -> Snapshot {
+        let next = self
+            .update(|cur| {
+                debug_assert!(cur & RUNNING != 0 && cur & COMPLETE == 0);
+                Some((cur & !RUNNING) | COMPLETE | STARTED | outcome)
+            })
+            .expect("transition_to_complete never fails");
+        Snapshot(next)
+    }
+
+    /// Runtime shutdown: take ownership of an idle task's future. Returns
+    /// false if the task is running (its runner will see `ABORT`) or complete.
+    pub(crate) fn transition_to_shutdown(&self) -> bool {
+        let mut owned = false;
+        let _ = self.update(|cur| {
+            owned = cur & (RUNNING | COMPLETE) == 0;
+            Some(if owned { cur | RUNNING | ABORT } else { cur | ABORT })
+        });
+        owned
+    }
+
+    /// Wake through a reference the caller gives up.
+    pub(crate) fn wake_by_val(&self) -> Wake {
+        let mut action = Wake::Nothing;
+        let _ = self.update(|cur| {
+            if cur & RUNNING != 0 {
+                action = Wake::Nothing;
+                Some((cur | NOTIFIED) - REF_ONE)
+            } else if cur & (COMPLETE | NOTIFIED) != 0 {
+                let next = cur - REF_ONE;
+                action = if next >> REF_SHIFT == 0 { Wake::Dealloc } else { Wake::Nothing };
+                Some(next)
+            } else {
+                action = Wake::Submit;
+                Some(cur | NOTIFIED)
+            }
+        });
+        action
+    }
+
+    /// Wake through a borrowed reference; on `Submit` a new reference was
+    /// taken for the queue entry.
+    pub(crate) fn wake_by_ref(&self) -> Wake {
+        self.notify(0)
+    }
+
+    /// `abort()`: set `ABORT` and make sure the task gets scheduled.
+    pub(crate) fn abort(&self) -> Wake {
+        self.notify(ABORT)
+    }
+
+    fn notify(&self, extra: usize) -> Wake {
+        let mut action = Wake::Nothing;
+        let _ = self.update(|cur| {
+            if cur & COMPLETE != 0 {
+                return None;
+            }
+            if cur & (RUNNING | NOTIFIED) != 0 {
+                action = Wake::Nothing;
+                let next = cur | extra | if cur & RUNNING != 0 { NOTIFIED } else { 0 };
+                return if next == cur { None } else { Some(next) };
+            }
+            action = Wake::Submit;
+            Some((cur | NOTIFIED | extra) + REF_ONE)
+        });
+        action
+    }
+
+    pub(crate) fn ref_inc(&self) {
+        let prev = self.0.fetch_add(REF_ONE, Relaxed);
+        // Guard against overflow into nothing: more than 2^47 references is a bug.
+        assert!(prev >> REF_SHIFT < usize::MAX >> (REF_SHIFT + 1), "task reference count overflow");
+    }
+
+    /// Drops `n` references; true if they were the last.
+    pub(crate) fn ref_dec(&self, n: usize) -> bool {
+        let prev = self.0.fetch_sub(n * REF_ONE, AcqRel);
+        debug_assert!(prev >> REF_SHIFT >= n, "task reference count underflow");
+        prev >> REF_SHIFT == n
+    }
+
+    /// The `Task<T>` handle is gone.
+    pub(crate) fn unset_join_interest(&self) {
+        self.0.fetch_and(!JOIN_INTEREST, AcqRel);
+    }
+
+    /// Claims the right to take the output; true once, after completion.
+    pub(crate) fn claim_output(&self) -> bool {
+        self.update(|cur| if cur & COMPLETE != 0 && cur & OUTPUT_TAKEN == 0 { Some(cur | OUTPUT_TAKEN) } else { None })
+            .is_ok()
+    }
+}
+
+/// Bits of the cancel word above the 32-bit counter.
+const PENDING: u64 = 1 << 32;
+const DONE: u64 = 1 << 33;
+const COUNT_MASK: u64 = u32::MAX as u64;
+
+/// The cancel word: asyncio's `_num_cancels_requested` (low 32 bits),
+/// `_must_cancel` (`PENDING`) and whether the task is done (`DONE`), in one
+/// atomic so that `cancel()` and completion are ordered against each other.
+///
+/// Every writer except [`CancelWord::mark_done`] holds the task's cancel slot
+/// lock; readers (`cancelling()`, the delivery fast path) do not lock.
+pub(crate) struct CancelWord(AtomicU64);
+
+/// What [`CancelWord::request`] saw.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// The task is done: `cancel()` returns false, nothing changed.
+    Done,
+    /// The counter was incremented; the new count.
+    Counted(u32),
+}
+
+impl CancelWord {
+    pub(crate) fn new() -> CancelWord {
+        CancelWord(AtomicU64::new(0))
+    }
+
+    /// `cancelling()`.
+    pub(crate) fn count(&self) -> u32 {
+        (self.0.load(Acquire) & COUNT_MASK) as u32
+    }
+
+    /// Whether a cancellation awaits delivery (`_must_cancel`).
+    pub(crate) fn is_pending(&self) -> bool {
+        self.0.load(Acquire) & PENDING != 0
+    }
+
+    fn update(&self, mut f: impl FnMut(u64) -> Option<u64>) -> Result<u64, u64> {
+        let mut cur = self.0.load(Acquire);
+        loop {
+            let next = match f(cur) {
+                Some(next) => next,
+                None => return Err(cur),
+            };
+            match self.0.compare_exchange_weak(cur, next, AcqRel, Acquire) {
+                Ok(_) => return Ok(next),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// `cancel()`, step 1: count the request unless the task is done. With
+    /// `pend`, also mark a delivery pending (no waiter took it).
+    pub(crate) fn request(&self, pend: bool) -> Request {
+        match self.update(|cur| {
+            if cur & DONE != 0 {
+                return None;
+            }
+            let count = (cur & COUNT_MASK).saturating_add(1).min(COUNT_MASK);
+            Some((cur & !COUNT_MASK) | count | if pend { PENDING } else { 0 })
+        }) {
+            Ok(next) => Request::Counted((next & COUNT_MASK) as u32),
+            Err(_) => Request::Done,
+        }
+    }
+
+    /// Marks a delivery pending (after a waiter refused the cancellation).
+    /// False if the task is done.
+    pub(crate) fn set_pending(&self) -> bool {
+        self.update(|cur| if cur & DONE != 0 { None } else { Some(cur | PENDING) }).is_ok()
+    }
+
+    /// Takes the pending delivery; true if there was one.
+    pub(crate) fn take_pending(&self) -> bool {
+        self.update(|cur| if cur & PENDING != 0 { Some(cur & !PENDING) } else { None }).is_ok()
+    }
+
+    /// `uncancel()`: decrement if above zero; reaching zero clears a pending
+    /// delivery (3.13 rule). Returns the new count.
+    pub(crate) fn uncancel(&self) -> u32 {
+        match self.update(|cur| {
+            let count = cur & COUNT_MASK;
+            if count == 0 {
+                return None;
+            }
+            let next = (cur & !COUNT_MASK) | (count - 1);
+            Some(if count == 1 { next & !PENDING } else { next })
+        }) {
+            Ok(next) => (next & COUNT_MASK) as u32,
+            Err(_) => 0,
+        }
+    }
+
+    /// The task ends: set `DONE`. Returns whether a delivery was still
+    /// pending at that instant (the result is then discarded and the task
+    /// ends cancelled, as asyncio does for `_must_cancel` at `StopIteration`).
+    pub(crate) fn mark_done(&self) -> bool {
+        self.0.fetch_or(DONE, AcqRel) & PENDING != 0
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spawn_run_park_wake_complete() {
+        let s = State::new(NOTIFIED | JOIN_INTEREST, 3);
+        let snap = s.transition_to_running().unwrap();
+        assert!(snap.has(RUNNING) && !snap.has(NOTIFIED));
+        assert_eq!(s.transition_to_idle(), Idle::Parked);
+        assert_eq!(s.load().ref_count(), 2);
+        assert_eq!(s.wake_by_ref(), Wake::Submit);
+        assert_eq!(s.load().ref_count(), 3);
+        assert_eq!(s.wake_by_ref(), Wake::Nothing, "already notified");
+        s.transition_to_running().unwrap();
+        let done = s.transition_to_complete(CANCELLED);
+        assert!(done.has(COMPLETE) && done.has(CANCELLED) && !done.has(RUNNING));
+        assert!(s.claim_output());
+        assert!(!s.claim_output());
+        assert!(!s.ref_dec(2));
+        assert!(s.ref_dec(1));
+    }
+
+    #[test]
+    fn wake_while_running_requeues() {
+        let s = State::new(NOTIFIED, 2);
+        s.transition_to_running().unwrap();
+        assert_eq!(s.wake_by_ref(), Wake::Nothing);
+        assert_eq!(s.transition_to_idle(), Idle::Requeue);
+        assert_eq!(s.load().ref_count(), 2);
+    }
+
+    #[test]
+    fn abort_while_idle_submits_once() {
+        let s = State::new(NOTIFIED, 2);
+        s.transition_to_running().unwrap();
+        assert_eq!(s.transition_to_idle(), Idle::Parked);
+        assert_eq!(s.abort(), Wake::Submit);
+        assert_eq!(s.abort(), Wake::Nothing);
+        assert!(s.load().has(ABORT));
+    }
+
+    #[test]
+    fn cancel_word_counts_and_delivers_once() {
+        let c = CancelWord::new();
+        assert_eq!(c.request(true), Request::Counted(1));
+        assert_eq!(c.request(true), Request::Counted(2));
+        assert!(c.take_pending());
+        assert!(!c.take_pending());
+        assert_eq!(c.count(), 2);
+        assert_eq!(c.uncancel(), 1);
+        assert_eq!(c.uncancel(), 0);
+        assert_eq!(c.uncancel(), 0, "stays at zero");
+        assert_eq!(c.request(true), Request::Counted(1));
+        assert_eq!(c.uncancel(), 0);
+        assert!(!c.is_pending(), "reaching zero clears the pending delivery");
+        assert!(!c.mark_done());
+        assert_eq!(c.request(true), Request::Done);
+        assert_eq!(c.count(), 0);
+    }
+}

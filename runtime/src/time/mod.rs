@@ -1,0 +1,249 @@
+//! Timers: [`sleep`], [`sleep_until`], [`time`].
+//!
+//! Each worker has its own timing wheel ([`wheel`]), so registering a timer
+//! rarely contends; the worker that parks in the reactor processes all of
+//! them and uses the earliest deadline as its poll timeout. A timer is
+//! registered lazily, on the first poll that has to wait, and removed in
+//! O(1) when its `Sleep` is dropped.
+//!
+//! Handing the deadline to the parked worker: the parker stores `u64::MAX`
+//! in `wake_at`, reads the wheels, then stores the tick it will wake at; a
+//! registrar inserts, then reads `wake_at` and interrupts the reactor if its
+//! deadline is earlier. Both sides are `SeqCst`, so a registrar either is
+//! seen by the parker's read of the wheels or sees a `wake_at` that makes it
+//! interrupt.
+
+pub(crate) mod wheel;
+
+use crate::current;
+use crate::error::Result;
+use crate::runtime::Handle;
+use crate::task::cancel;
+use parking_lot::Mutex;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+use wheel::{TimerKey, Wheel};
+
+/// No worker is parked in the reactor: registrars need not interrupt.
+const NOBODY_PARKED: u64 = 0;
+
+pub(crate) struct Timers {
+    shards: Box<[Mutex<Wheel>]>,
+    origin: Instant,
+    /// The millisecond (since `origin`) the parked worker wakes at.
+    wake_at: AtomicU64,
+}
+
+impl Timers {
+    pub(crate) fn new(shards: usize) -> Timers {
+        let origin = Instant::now();
+        Timers {
+            shards: (0..shards.max(1)).map(|_| Mutex::new(Wheel::new(origin))).collect(),
+            origin,
+            wake_at: AtomicU64::new(NOBODY_PARKED),
+        }
+    }
+
+    fn tick_of(&self, t: Instant) -> u64 {
+        let ms = t.saturating_duration_since(self.origin).as_millis();
+        u64::try_from(ms).unwrap_or(u64::MAX - 1).max(1)
+    }
+
+    /// Registers a timer; returns true if the parked worker must be woken
+    /// to honour the new, earlier deadline.
+    fn insert(&self, shard: usize, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
+        let key = self.shards[shard].lock().insert(deadline, waker);
+        let wake = self.tick_of(deadline) < self.wake_at.load(SeqCst);
+        (key, wake)
+    }
+
+    fn update(&self, shard: usize, key: TimerKey, waker: &Waker) -> bool {
+        self.shards[shard].lock().update_waker(key, waker)
+    }
+
+    fn remove(&self, shard: usize, key: TimerKey) {
+        self.shards[shard].lock().remove(key);
+    }
+
+    /// A parker is about to block: returns how long it may sleep.
+    pub(crate) fn begin_park(&self, now: Instant) -> Option<Duration> {
+        self.wake_at.store(u64::MAX, SeqCst);
+        let next = self.shards.iter().filter_map(|s| s.lock().next_deadline()).min();
+        match next {
+            Some(deadline) => {
+                self.wake_at.store(self.tick_of(deadline), SeqCst);
+                Some(deadline.saturating_duration_since(now))
+            }
+            None => None,
+        }
+    }
+
+    /// The parker is back.
+    pub(crate) fn end_park(&self) {
+        self.wake_at.store(NOBODY_PARKED, SeqCst);
+    }
+
+    /// Whether any timer is due at `now` (cheap enough for every iteration).
+    pub(crate) fn any_due(&self, now: Instant) -> bool {
+        self.shards.iter().any(|s| s.lock().next_deadline().is_some_and(|d| d <= now))
+    }
+
+    /// Fires every due timer, in deadline order per wheel.
+    pub(crate) fn process(&self, now: Instant) {
+        let mut wakers = Vec::new();
+        for shard in self.shards.iter() {
+            shard.lock().process(now, &mut wakers);
+        }
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+}
+
+/// The loop clock (asyncio `loop.time()`): a monotonic instant.
+pub fn time() -> Instant {
+    Instant::now()
+}
+
+/// Waits for `duration` (asyncio `sleep`).
+///
+/// `sleep(Duration::ZERO)` yields once, like asyncio's `sleep(0)` (see
+/// [`yield_now`](crate::yield_now)). A duration too large to represent
+/// (`Duration::MAX`) sleeps forever without overflowing. Like every Ravel
+/// awaitable, a sleep is a cancellation delivery point: a cancelled task's
+/// sleep ends at once with `Err(e)`, `e.is_cancelled()`.
+///
+/// ```
+/// use std::time::Duration;
+/// ravel::run(async {
+///     let start = ravel::time();
+///     ravel::sleep(Duration::from_millis(5)).await?;
+///     assert!(start.elapsed() >= Duration::from_millis(5));
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    Sleep {
+        deadline: Instant::now().checked_add(duration),
+        yield_first: duration.is_zero(),
+        entry: None,
+        suspended: false,
+    }
+}
+
+/// Waits until `deadline` (asyncio `sleep` with an absolute time).
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep { deadline: Some(deadline), yield_first: false, entry: None, suspended: false }
+}
+
+struct Entry {
+    handle: Handle,
+    shard: usize,
+    key: TimerKey,
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`]. `Send + Sync`.
+#[must_use = "futures do nothing unless polled"]
+pub struct Sleep {
+    /// `None`: never (the duration overflowed).
+    deadline: Option<Instant>,
+    yield_first: bool,
+    entry: Option<Entry>,
+    suspended: bool,
+}
+
+impl Sleep {
+    /// The instant this sleep ends at; `None` if it never does.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    fn deregister(&mut self) {
+        if let Some(entry) = self.entry.take() {
+            entry.handle.shared().timers.remove(entry.shard, entry.key);
+        }
+    }
+
+    fn finish(&mut self, out: Result<()>) -> Poll<Result<()>> {
+        self.deregister();
+        Poll::Ready(out)
+    }
+}
+
+impl Future for Sleep {
+    type Output = Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let this = &mut *self;
+        let due = |d: Option<Instant>| d.is_some_and(|d| Instant::now() >= d);
+        if !this.suspended && !this.yield_first && due(this.deadline) {
+            return this.finish(Ok(()));
+        }
+        if let Some(err) = cancel::deliver() {
+            return this.finish(Err(err));
+        }
+        if this.yield_first {
+            if this.suspended {
+                return this.finish(Ok(()));
+            }
+            this.suspended = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        if due(this.deadline) {
+            return this.finish(Ok(()));
+        }
+        if !current::consume_budget() {
+            this.suspended = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        this.suspended = true;
+        let Some(deadline) = this.deadline else {
+            return Poll::Pending; // never ends; only cancellation or drop
+        };
+        match &this.entry {
+            Some(entry) => {
+                let timers = &entry.handle.shared().timers;
+                if !timers.update(entry.shard, entry.key, cx.waker()) {
+                    // Fired but not yet due by our clock reading (never early,
+                    // so this is a race with the clock): register again.
+                    let (key, wake) = timers.insert(entry.shard, deadline, cx.waker().clone());
+                    let handle = entry.handle.clone();
+                    let shard = entry.shard;
+                    this.entry = Some(Entry { handle, shard, key });
+                    if wake {
+                        this.entry.as_ref().unwrap().handle.shared().wake_driver();
+                    }
+                }
+            }
+            None => {
+                let handle =
+                    Handle::try_current().expect("ravel::sleep polled outside of a Ravel runtime (no timer driver)");
+                let shard = handle.shared().timer_shard();
+                let (key, wake) = handle.shared().timers.insert(shard, deadline, cx.waker().clone());
+                if wake {
+                    handle.shared().wake_driver();
+                }
+                this.entry = Some(Entry { handle, shard, key });
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.deregister();
+    }
+}
+
+impl std::fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sleep").field("deadline", &self.deadline).finish()
+    }
+}
