@@ -34,6 +34,8 @@ pub enum ErrorKind {
     InvalidState,
     /// The runtime is shut down or not reachable.
     RuntimeClosed,
+    /// The program was interrupted (Ctrl-C; asyncio `KeyboardInterrupt`).
+    Interrupted,
     /// A user error, converted with `?` or [`Error::new`].
     Other,
 }
@@ -44,6 +46,7 @@ enum Repr {
     Panic { message: String, payload: parking_lot::Mutex<Option<Box<dyn Any + Send>>> },
     InvalidState(String),
     RuntimeClosed(String),
+    Interrupted,
     Other(Box<dyn StdError + Send + Sync>),
 }
 
@@ -124,6 +127,11 @@ impl Error {
         Error::from_repr(Repr::RuntimeClosed(message.into()))
     }
 
+    /// Ctrl-C ended [`run`](crate::run) (asyncio `KeyboardInterrupt`).
+    pub(crate) fn interrupted() -> Error {
+        Error::from_repr(Repr::Interrupted)
+    }
+
     /// The error for a caught panic.
     pub(crate) fn panic(payload: Box<dyn Any + Send>) -> Error {
         let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
@@ -144,6 +152,7 @@ impl Error {
             Repr::Panic { .. } => ErrorKind::Panic,
             Repr::InvalidState(_) => ErrorKind::InvalidState,
             Repr::RuntimeClosed(_) => ErrorKind::RuntimeClosed,
+            Repr::Interrupted => ErrorKind::Interrupted,
             Repr::Other(_) => ErrorKind::Other,
         }
     }
@@ -176,6 +185,11 @@ impl Error {
     /// True if a task's future panicked.
     pub fn is_panic(&self) -> bool {
         matches!(self.inner.repr, Repr::Panic { .. })
+    }
+
+    /// True if Ctrl-C interrupted [`run`](crate::run) (asyncio `KeyboardInterrupt`).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self.inner.repr, Repr::Interrupted)
     }
 
     /// True for an invalid-state error (misuse).
@@ -232,6 +246,7 @@ impl fmt::Display for Error {
             Repr::Panic { message, .. } => write!(f, "task panicked: {message}"),
             Repr::InvalidState(m) => f.write_str(m),
             Repr::RuntimeClosed(m) => f.write_str(m),
+            Repr::Interrupted => f.write_str("interrupted (Ctrl-C)"),
             Repr::Other(e) => fmt::Display::fmt(e, f),
         }
     }

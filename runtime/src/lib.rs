@@ -46,6 +46,7 @@ mod reactor;
 mod run;
 pub mod runtime;
 mod scheduler;
+mod sigint;
 mod sync;
 pub mod task;
 mod time;

@@ -125,11 +125,23 @@ impl Runtime {
             return Err(Error::invalid_state("ravel::run() cannot be called from a running event loop"));
         }
         let _enter = current::enter_runtime(self.handle.clone());
+        let sigint = crate::sigint::SigintGuard::install();
         let main_task = crate::task::Builder::new().name("main").eager_start(false).spawn_on(&self.handle, main);
+        if let Some(guard) = &sigint {
+            guard.target(main_task.as_task_ref().clone());
+        }
         self.drive_until(main_task.as_task_ref());
+        let interrupts = sigint.map(|guard| guard.finish()).unwrap_or(0);
         let out = main_task.result();
         self.cancel_leftovers();
-        out
+        match out {
+            // asyncio: a Ctrl-C'd main that re-raised its cancellation, with
+            // no other cancel left, becomes KeyboardInterrupt.
+            Err(e) if e.is_cancelled() && interrupts > 0 && (e.is_aborted() || main_task.uncancel() == 0) => {
+                Err(Error::interrupted())
+            }
+            out => out,
+        }
     }
 
     /// asyncio `_cancel_all_tasks`: cancel each live task once, wait for all
