@@ -225,6 +225,12 @@ impl<T: Clone + Send + 'static> Future for Promise<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let this = &mut *self;
+        if let Some(poll) = cancel::budget(cx, &mut this.suspended) {
+            if poll.is_ready() {
+                this.clear_waiting();
+            }
+            return poll;
+        }
         let done = this.done();
         if !done || this.suspended {
             let inner = this.inner.clone();

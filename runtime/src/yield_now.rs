@@ -33,6 +33,8 @@ impl Future for YieldNow {
     type Output = Result<()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        // A yield consumes budget too, but never needs a forced yield of its own.
+        crate::current::consume_budget();
         if let Some(err) = cancel::deliver() {
             return Poll::Ready(Err(err));
         }

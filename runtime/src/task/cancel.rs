@@ -70,6 +70,23 @@ pub(crate) fn uncancel(header: &Header) -> u32 {
     count
 }
 
+/// The cooperative budget, checked first by every leaf: while the running
+/// task has budget left the leaf proceeds (`None`); once it is spent the leaf
+/// must not complete, so that a task looping on always-ready leaves still
+/// yields. It delivers a pending cancellation then (the forced yield is a
+/// suspension point), or wakes the task and returns `Pending`.
+pub(crate) fn budget<T>(cx: &mut Context<'_>, suspended: &mut bool) -> Option<Poll<Result<T>>> {
+    if crate::current::consume_budget() {
+        return None;
+    }
+    if let Some(err) = deliver() {
+        return Some(Poll::Ready(Err(err)));
+    }
+    *suspended = true;
+    cx.waker().wake_by_ref();
+    Some(Poll::Pending)
+}
+
 /// Takes the task's pending delivery, if any, as a cancellation error.
 pub(crate) fn take_delivery(header: &Header) -> Option<Error> {
     if !header.cancel.is_pending() {
@@ -176,6 +193,9 @@ impl<F: Future> Future for Cancellable<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        if let Some(poll) = budget(cx, this.suspended) {
+            return poll;
+        }
         if *this.suspended {
             if let Some(err) = deliver() {
                 return Poll::Ready(Err(err));

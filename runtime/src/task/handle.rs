@@ -4,7 +4,6 @@ use super::cancel;
 use super::raw::{RawTask, Waiter};
 use super::state::{CANCELLED, COMPLETE, FAILED, OUTPUT_TAKEN};
 use super::{CallbackId, TaskId};
-use crate::current;
 use crate::error::{Error, Result};
 use std::fmt;
 use std::future::Future;
@@ -213,6 +212,9 @@ impl Future for WaitDone {
     type Output = Result<()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if let Some(poll) = cancel::budget(cx, &mut self.suspended) {
+            return poll;
+        }
         let header = self.task.raw.header();
         if self.suspended || !header.state.load().has(COMPLETE) {
             if let Some(err) = cancel::deliver() {
@@ -332,14 +334,11 @@ impl<T> Future for Task<T> {
             if done && !this.suspended {
                 break;
             }
-            if !current::consume_budget() {
-                if let Some(err) = cancel::deliver() {
+            if let Some(poll) = cancel::budget(cx, &mut this.suspended) {
+                if poll.is_ready() {
                     this.clear_waiting();
-                    return Poll::Ready(Err(err));
                 }
-                cx.waker().wake_by_ref();
-                this.suspended = true;
-                return Poll::Pending;
+                return poll;
             }
             // Would suspend, or resuming: forward a pending cancellation of
             // the awaiting task to the awaited one (asyncio `_fut_waiter`).

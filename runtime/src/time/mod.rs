@@ -15,7 +15,6 @@
 
 pub(crate) mod wheel;
 
-use crate::current;
 use crate::error::Result;
 use crate::runtime::Handle;
 use crate::task::cancel;
@@ -179,6 +178,12 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = &mut *self;
+        if let Some(poll) = cancel::budget(cx, &mut this.suspended) {
+            if poll.is_ready() {
+                this.deregister();
+            }
+            return poll;
+        }
         let due = |d: Option<Instant>| d.is_some_and(|d| Instant::now() >= d);
         if !this.suspended && !this.yield_first && due(this.deadline) {
             return this.finish(Ok(()));
@@ -196,11 +201,6 @@ impl Future for Sleep {
         }
         if due(this.deadline) {
             return this.finish(Ok(()));
-        }
-        if !current::consume_budget() {
-            this.suspended = true;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
         }
         this.suspended = true;
         let Some(deadline) = this.deadline else {
