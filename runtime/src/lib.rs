@@ -38,6 +38,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+mod blocking;
 pub mod context;
 mod current;
 mod error;
@@ -49,7 +50,9 @@ mod scheduler;
 mod sigint;
 mod sync;
 pub mod task;
+mod threadsafe;
 mod time;
+mod to_thread;
 mod yield_now;
 
 pub use context::ContextVar;
@@ -59,7 +62,9 @@ pub use run::run;
 pub use runtime::{Builder, Handle, Runtime};
 pub use task::cancel::{cancellable, Cancellable};
 pub use task::{CallbackId, Task, TaskId, TaskRef};
+pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};
 pub use time::{sleep, sleep_until, time, Sleep};
+pub use to_thread::{to_thread, ToThread};
 pub use yield_now::{yield_now, YieldNow};
 
 use std::future::Future;

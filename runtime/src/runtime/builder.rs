@@ -4,6 +4,7 @@ use super::unhandled::{default_hook, UnhandledError};
 use super::Runtime;
 use crate::scheduler::Shared;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Configures and builds a [`Runtime`].
 ///
@@ -22,6 +23,8 @@ pub struct Builder {
     eager_tasks: bool,
     thread_name: String,
     hook: Arc<dyn Fn(&UnhandledError) + Send + Sync>,
+    max_blocking_threads: usize,
+    keep_alive: Duration,
 }
 
 impl Builder {
@@ -34,6 +37,8 @@ impl Builder {
             eager_tasks: false,
             thread_name: "ravel-worker".to_string(),
             hook: Arc::new(default_hook),
+            max_blocking_threads: crate::blocking::default_max_threads(),
+            keep_alive: Duration::from_secs(10),
         }
     }
 
@@ -76,13 +81,38 @@ impl Builder {
         self
     }
 
+    /// The most threads [`to_thread`](crate::to_thread) may use at once
+    /// (default `min(32, cores + 4)`, asyncio's default executor). Calls
+    /// beyond it wait in a FIFO queue. Threads start lazily.
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        assert!(n > 0, "max_blocking_threads must be at least 1");
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before it exits
+    /// (default 10 s).
+    pub fn thread_keep_alive(mut self, keep_alive: Duration) -> Builder {
+        self.keep_alive = keep_alive;
+        self
+    }
+
     /// Builds the runtime and starts its workers.
     pub fn build(self) -> std::io::Result<Runtime> {
         let workers = if self.current_thread { 1 } else { self.worker_threads.unwrap_or_else(num_cpus::get).max(1) };
         let locals: Vec<_> = (0..workers).map(|_| crossbeam_deque::Worker::new_fifo()).collect();
         let stealers = locals.iter().map(|w| w.stealer()).collect();
         let (driver, waker) = crate::reactor::new()?;
-        let shared = Arc::new(Shared::new(stealers, driver, waker, self.eager_tasks, self.current_thread, self.hook));
+        let blocking = crate::blocking::BlockingPool::new(
+            self.max_blocking_threads,
+            self.keep_alive,
+            format!("{}-blocking", self.thread_name),
+        );
+        let shared =
+            Arc::new(Shared::new(stealers, driver, waker, self.eager_tasks, self.current_thread, self.hook, blocking));
         super::new_runtime(shared, locals, &self.thread_name)
     }
 }
@@ -94,6 +124,8 @@ impl std::fmt::Debug for Builder {
             .field("worker_threads", &self.worker_threads)
             .field("eager_tasks", &self.eager_tasks)
             .field("thread_name", &self.thread_name)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("keep_alive", &self.keep_alive)
             .finish()
     }
 }

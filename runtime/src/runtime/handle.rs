@@ -64,6 +64,23 @@ impl Handle {
         self.spawn_task(future, None, None)
     }
 
+    /// Schedules `f` to run on the runtime soon, from any thread (asyncio
+    /// `call_soon_threadsafe`). An error after the runtime has shut down.
+    ///
+    /// ```
+    /// let rt = ravel::Runtime::new().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// rt.handle().call_soon_threadsafe(move || tx.send(ravel::current_task().is_some()).unwrap()).unwrap();
+    /// assert!(rx.recv().unwrap(), "it runs on the runtime");
+    /// ```
+    pub fn call_soon_threadsafe(&self, f: impl FnOnce() + Send + 'static) -> Result<()> {
+        if self.shared.registry.is_closed() || self.shared.is_shutdown() {
+            return Err(Error::runtime_closed("call_soon_threadsafe(): the runtime is shut down"));
+        }
+        self.shared.call_soon(Box::new(f));
+        Ok(())
+    }
+
     /// All tasks of this runtime that are not done (asyncio `all_tasks`).
     pub fn all_tasks(&self) -> Vec<TaskRef> {
         self.shared.registry.snapshot().into_iter().map(TaskRef::from_raw).filter(|t| !t.done()).collect()

@@ -182,10 +182,12 @@ impl Runtime {
         }
     }
 
-    /// Shuts the runtime down: workers stop after their current poll (waiting
-    /// at most `timeout` for them), then every task still alive is ended by
-    /// dropping its future (it ends aborted). Never blocks longer than
-    /// `timeout` on workers.
+    /// Shuts the runtime down: workers stop after their current poll, blocking
+    /// closures started by [`to_thread`](crate::to_thread) run to their end,
+    /// queued ones are dropped (their awaiters get a runtime-closed error),
+    /// and then every task still alive is ended by dropping its future (it
+    /// ends aborted). Waits at most `timeout` in all for workers and
+    /// blocking threads; threads still busy then are left to finish alone.
     pub fn shutdown_timeout(self, timeout: Duration) {
         self.shutdown(timeout);
     }
@@ -216,6 +218,8 @@ impl Runtime {
                 }
             }
         }
+        // Running blocking closures get what is left of the deadline.
+        shared.blocking.shutdown(deadline);
         if let Some(queue) = self.local_queue.lock().take() {
             while let Some(task) = queue.pop() {
                 drop(task);

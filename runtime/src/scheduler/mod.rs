@@ -59,6 +59,7 @@ pub(crate) struct Shared {
     pub(crate) eager_tasks: bool,
     pub(crate) current_thread: bool,
     pub(crate) error_hook: ErrorHook,
+    pub(crate) blocking: crate::blocking::BlockingPool,
 }
 
 impl Shared {
@@ -70,6 +71,7 @@ impl Shared {
         eager_tasks: bool,
         current_thread: bool,
         error_hook: ErrorHook,
+        blocking: crate::blocking::BlockingPool,
     ) -> Shared {
         let n = stealers.len();
         Shared {
@@ -87,6 +89,7 @@ impl Shared {
             eager_tasks,
             current_thread,
             error_hook,
+            blocking,
         }
     }
 

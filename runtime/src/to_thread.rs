@@ -1,0 +1,145 @@
+//! [`to_thread`]: run a blocking closure on the blocking pool (asyncio
+//! `to_thread`).
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::runtime::Handle;
+use crate::task::cancel;
+use parking_lot::Mutex;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, Waker};
+
+struct Slot<T> {
+    state: Mutex<(Option<Result<T>>, Option<Waker>)>,
+}
+
+impl<T> Slot<T> {
+    fn set(&self, out: Result<T>) {
+        let mut state = self.state.lock();
+        if state.0.is_none() {
+            state.0 = Some(out);
+            if let Some(waker) = state.1.take() {
+                drop(state);
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// Delivers the closure's result; if the job is dropped unrun (runtime
+/// shutdown), delivers a runtime-closed error instead, so no awaiter hangs.
+struct Deliver<T>(Arc<Slot<T>>);
+
+impl<T> Drop for Deliver<T> {
+    fn drop(&mut self) {
+        self.0.set(Err(Error::runtime_closed("the runtime shut down before the blocking call ran")));
+    }
+}
+
+/// Runs `f` on the runtime's blocking pool and awaits its result (asyncio
+/// `to_thread`).
+///
+/// * `f` runs in a copy of the caller's context: it sees the caller's
+///   [`ContextVar`](crate::ContextVar) values, and what it sets is not seen
+///   by the caller.
+/// * `f` returns a [`Result`]; its error is this call's error. A panic in
+///   `f` becomes a panic error ([`Error::is_panic`]); the pool thread
+///   survives.
+/// * The pool is bounded (default `min(32, cores + 4)`, see
+///   [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads));
+///   calls beyond the bound wait in a FIFO queue.
+/// * Cancelling the awaiting task delivers the cancellation at once; the
+///   closure still runs to completion on its thread and its result is
+///   dropped (as in asyncio and Tokio: a thread cannot be interrupted).
+///
+/// ```
+/// ravel::run(async {
+///     let sum = ravel::to_thread(|| Ok([40, 2].iter().sum::<i32>())).await?;
+///     assert_eq!(sum, 42);
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
+pub fn to_thread<F, T>(f: F) -> ToThread<F, T>
+where
+    F: FnOnce() -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    ToThread { f: Some(f), slot: None, suspended: false }
+}
+
+/// The future returned by [`to_thread`].
+#[must_use = "futures do nothing unless polled"]
+pub struct ToThread<F, T> {
+    f: Option<F>,
+    slot: Option<Arc<Slot<T>>>,
+    suspended: bool,
+}
+
+impl<F, T> Unpin for ToThread<F, T> {}
+
+impl<F, T> Future for ToThread<F, T>
+where
+    F: FnOnce() -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<T>> {
+        let this = &mut *self;
+        if let Some(poll) = cancel::budget(cx, &mut this.suspended) {
+            return poll;
+        }
+        if let Some(f) = this.f.take() {
+            let handle = match Handle::try_current() {
+                Ok(handle) => handle,
+                Err(e) => return Poll::Ready(Err(e)),
+            };
+            let slot = Arc::new(Slot { state: Mutex::new((None, None)) });
+            let deliver = Deliver(slot.clone());
+            let mut ctx = Context::current();
+            let job = Box::new(move || {
+                let out = match catch_unwind(AssertUnwindSafe(|| ctx.run(f))) {
+                    Ok(out) => out,
+                    Err(payload) => Err(Error::panic(payload)),
+                };
+                deliver.0.set(out);
+            });
+            if handle.shared().blocking.submit(job).is_err() {
+                return Poll::Ready(Err(Error::runtime_closed("the runtime is shut down")));
+            }
+            this.slot = Some(slot);
+        }
+        let slot = this.slot.as_ref().expect("ToThread polled after completion");
+        let mut state = slot.state.lock();
+        if state.0.is_some() && !this.suspended {
+            return Poll::Ready(state.0.take().expect("checked"));
+        }
+        drop(state);
+        // Would suspend, or resuming: a pending cancellation wins; the
+        // closure runs on and its result is dropped with the slot.
+        if let Some(err) = cancel::deliver() {
+            this.slot = None;
+            return Poll::Ready(Err(err));
+        }
+        let mut state = slot.state.lock();
+        if let Some(out) = state.0.take() {
+            return Poll::Ready(out);
+        }
+        match &state.1 {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => state.1 = Some(cx.waker().clone()),
+        }
+        this.suspended = true;
+        Poll::Pending
+    }
+}
+
+impl<F, T> std::fmt::Debug for ToThread<F, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToThread").field("submitted", &self.slot.is_some()).finish()
+    }
+}
