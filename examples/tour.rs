@@ -37,7 +37,7 @@ async fn stubborn() -> Result<&'static str> {
 
 /// Looks a value up in a cache; a hit completes without suspending.
 async fn lookup(key: u32) -> Result<u32> {
-    if key % 2 == 0 {
+    if key.is_multiple_of(2) {
         return Ok(key * 10); // cache hit: no await at all
     }
     sleep(Duration::from_millis(1)).await?; // miss: go to the "server"

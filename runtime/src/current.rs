@@ -28,6 +28,13 @@ pub(crate) fn enter_task(ptr: NonNull<Header>) -> TaskGuard {
     TaskGuard { prev_task, prev_budget }
 }
 
+/// Runs a `call_soon` callback: no current task until the guard drops.
+pub(crate) fn enter_callback() -> TaskGuard {
+    let prev_task = TASK.with(|t| t.replace(None));
+    let prev_budget = BUDGET_LEFT.with(|b| b.replace(BUDGET));
+    TaskGuard { prev_task, prev_budget }
+}
+
 /// Restores the previous current task and budget.
 pub(crate) struct TaskGuard {
     prev_task: Option<NonNull<Header>>,

@@ -16,6 +16,8 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 
+pub use crate::exception_group::ExceptionGroup;
+
 /// The result type of every Ravel awaitable.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -36,23 +38,33 @@ pub enum ErrorKind {
     RuntimeClosed,
     /// The program was interrupted (Ctrl-C; asyncio `KeyboardInterrupt`).
     Interrupted,
+    /// Several errors at once (asyncio `ExceptionGroup`), e.g. from a
+    /// [`TaskGroup`](crate::TaskGroup).
+    Group,
     /// A user error, converted with `?` or [`Error::new`].
     Other,
 }
 
+type PanicPayload = Arc<parking_lot::Mutex<Option<Box<dyn Any + Send>>>>;
+
+#[derive(Clone)]
 enum Repr {
     Cancelled { message: Option<String>, aborted: bool },
     Timeout,
-    Panic { message: String, payload: parking_lot::Mutex<Option<Box<dyn Any + Send>>> },
+    Panic { message: String, payload: PanicPayload },
     InvalidState(String),
     RuntimeClosed(String),
     Interrupted,
-    Other(Box<dyn StdError + Send + Sync>),
+    Group(ExceptionGroup),
+    Other(Arc<dyn StdError + Send + Sync>),
 }
 
 struct Inner {
     repr: Repr,
+    /// asyncio `__cause__` (`raise X from cause`).
     cause: Option<Error>,
+    /// asyncio `__context__`: the error being handled when this one arose.
+    context: Option<Error>,
 }
 
 /// An error from a Ravel awaitable or task: a cancellation, a timeout, a
@@ -83,12 +95,17 @@ pub struct Error {
 
 impl Error {
     fn from_repr(repr: Repr) -> Error {
-        Error { inner: Arc::new(Inner { repr, cause: None }) }
+        Error { inner: Arc::new(Inner { repr, cause: None, context: None }) }
     }
 
     /// Wraps a user error.
     pub fn new<E: StdError + Send + Sync + 'static>(error: E) -> Error {
-        Error::from_repr(Repr::Other(Box::new(error)))
+        Error::from_repr(Repr::Other(Arc::new(error)))
+    }
+
+    /// An exception group (asyncio `ExceptionGroup(message, errors)`).
+    pub fn group(group: ExceptionGroup) -> Error {
+        Error::from_repr(Repr::Group(group))
     }
 
     /// An error carrying just a message (like `anyhow!("...")`).
@@ -114,7 +131,25 @@ impl Error {
 
     /// A timeout error whose cause is `cause` (asyncio `raise TimeoutError from exc`).
     pub fn timeout_from(cause: Error) -> Error {
-        Error { inner: Arc::new(Inner { repr: Repr::Timeout, cause: Some(cause) }) }
+        Error { inner: Arc::new(Inner { repr: Repr::Timeout, cause: Some(cause.clone()), context: Some(cause) }) }
+    }
+
+    /// The same error with `context` set as the error being handled when it
+    /// arose (asyncio `__context__`). If this error already has a context,
+    /// `context` is spliced in at the end of its context chain, as Python
+    /// 3.13's `Timeout` does for foreign errors.
+    pub fn with_context(&self, context: Error) -> Error {
+        let context = match &self.inner.context {
+            Some(existing) => existing.with_context(context),
+            None => context,
+        };
+        Error {
+            inner: Arc::new(Inner {
+                repr: self.inner.repr.clone(),
+                cause: self.inner.cause.clone(),
+                context: Some(context),
+            }),
+        }
     }
 
     /// An invalid-state error with a message naming the misuse.
@@ -141,7 +176,7 @@ impl Error {
         } else {
             "Box<dyn Any>".to_string()
         };
-        Error::from_repr(Repr::Panic { message, payload: parking_lot::Mutex::new(Some(payload)) })
+        Error::from_repr(Repr::Panic { message, payload: Arc::new(parking_lot::Mutex::new(Some(payload))) })
     }
 
     /// What kind of error this is.
@@ -153,6 +188,7 @@ impl Error {
             Repr::InvalidState(_) => ErrorKind::InvalidState,
             Repr::RuntimeClosed(_) => ErrorKind::RuntimeClosed,
             Repr::Interrupted => ErrorKind::Interrupted,
+            Repr::Group(_) => ErrorKind::Group,
             Repr::Other(_) => ErrorKind::Other,
         }
     }
@@ -203,6 +239,25 @@ impl Error {
         self.inner.cause.as_ref()
     }
 
+    /// The error that was being handled when this one arose (asyncio
+    /// `__context__`).
+    pub fn context(&self) -> Option<&Error> {
+        self.inner.context.as_ref()
+    }
+
+    /// True for an exception group.
+    pub fn is_group(&self) -> bool {
+        matches!(self.inner.repr, Repr::Group(_))
+    }
+
+    /// The exception group, if this is one.
+    pub fn as_group(&self) -> Option<&ExceptionGroup> {
+        match &self.inner.repr {
+            Repr::Group(g) => Some(g),
+            _ => None,
+        }
+    }
+
     /// The user error inside, if it is an `E`.
     pub fn downcast_ref<E: StdError + 'static>(&self) -> Option<&E> {
         match &self.inner.repr {
@@ -247,6 +302,7 @@ impl fmt::Display for Error {
             Repr::InvalidState(m) => f.write_str(m),
             Repr::RuntimeClosed(m) => f.write_str(m),
             Repr::Interrupted => f.write_str("interrupted (Ctrl-C)"),
+            Repr::Group(g) => fmt::Display::fmt(g, f),
             Repr::Other(e) => fmt::Display::fmt(e, f),
         }
     }
@@ -259,10 +315,16 @@ impl fmt::Debug for Error {
         match &self.inner.repr {
             Repr::Cancelled { message, .. } => d.field("message", message),
             Repr::Other(e) => d.field("error", e),
+            Repr::Group(g) => d.field("group", g),
             _ => d.field("message", &self.to_string()),
         };
         if let Some(cause) = &self.inner.cause {
             d.field("cause", cause);
+        }
+        if let Some(context) = &self.inner.context {
+            if self.inner.cause.as_ref().is_none_or(|c| !Arc::ptr_eq(&c.inner, &context.inner)) {
+                d.field("context", context);
+            }
         }
         d.finish()
     }

@@ -42,6 +42,7 @@ mod blocking;
 pub mod context;
 mod current;
 mod error;
+mod exception_group;
 mod promise;
 mod reactor;
 mod run;
@@ -56,7 +57,7 @@ mod to_thread;
 mod yield_now;
 
 pub use context::ContextVar;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, ExceptionGroup, Result};
 pub use promise::Promise;
 pub use run::run;
 pub use runtime::{Builder, Handle, Runtime};

@@ -109,8 +109,13 @@ impl<T: Clone + Send + 'static> Promise<T> {
         for waker in wakers {
             waker.wake();
         }
-        for (_, callback) in callbacks {
-            self.schedule_callback(callback);
+        if !callbacks.is_empty() {
+            // One call_soon for all of them, so they run in registration order.
+            self.schedule_callback(Box::new(move |p: &Promise<T>| {
+                for (_, callback) in callbacks {
+                    callback(p);
+                }
+            }));
         }
         true
     }

@@ -70,8 +70,13 @@ impl Handle {
     /// ```
     /// let rt = ravel::Runtime::new().unwrap();
     /// let (tx, rx) = std::sync::mpsc::channel();
-    /// rt.handle().call_soon_threadsafe(move || tx.send(ravel::current_task().is_some()).unwrap()).unwrap();
-    /// assert!(rx.recv().unwrap(), "it runs on the runtime");
+    /// rt.handle()
+    ///     .call_soon_threadsafe(move || {
+    ///         // A callback, not a task: it runs inside the runtime, outside any task.
+    ///         tx.send((ravel::Handle::try_current().is_ok(), ravel::current_task().is_none())).unwrap()
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(rx.recv().unwrap(), (true, true));
     /// ```
     pub fn call_soon_threadsafe(&self, f: impl FnOnce() + Send + 'static) -> Result<()> {
         if self.shared.registry.is_closed() || self.shared.is_shutdown() {

@@ -256,20 +256,25 @@ impl Shared {
     /// Runs `f` soon on the runtime (asyncio `call_soon`): queued as a task
     /// behind what is already ready. After shutdown it runs at once, so it
     /// is never lost.
+    ///
+    /// The callback runs as a lightweight unregistered task-like entry: it is
+    /// not in `all_tasks()`, and `current_task()` is `None` inside it.
     pub(crate) fn call_soon(self: &Arc<Self>, f: Box<dyn FnOnce() + Send>) {
-        let handle = crate::runtime::Handle::from_shared(self.clone());
         if self.registry.is_closed() {
             f();
             return;
         }
-        drop(handle.spawn_task(
-            async move {
-                f();
-                Ok(())
-            },
-            None,
-            Some(false),
-        ));
+        let future = async move {
+            f();
+            Ok(())
+        };
+        let flags = crate::task::state::NOTIFIED | crate::task::state::CALLBACK;
+        let [registry_ref, handle_ref, runner] =
+            RawTask::new(future, crate::context::Context::current(), TaskId::next(), self.clone(), flags);
+        drop(registry_ref);
+        handle_ref.header().state.unset_join_interest();
+        drop(handle_ref);
+        self.schedule(runner, false);
     }
 
     /// Reports a failure nobody retrieved through the error hook.

@@ -3,6 +3,7 @@
 //! task-related `unsafe` lives here; the protocol it follows is written in
 //! the module docs of [`super`].
 
+use super::state::CALLBACK;
 use super::state::{
     CancelWord, Idle, Snapshot, State, Wake, ABORT, CANCELLED, COMPLETE, FAILED, JOIN_INTEREST, OUTPUT_TAKEN, STARTED,
 };
@@ -301,7 +302,7 @@ where
     let waker = RawTask::waker_ref(ptr);
     let mut cx = std::task::Context::from_waker(&waker);
     let result = {
-        let _enter = current::enter_task(ptr);
+        let _enter = if snapshot.has(CALLBACK) { current::enter_callback() } else { current::enter_task(ptr) };
         catch_unwind(AssertUnwindSafe(|| {
             cell.stage.with_mut(|stage| {
                 // SAFETY: RUNNING gives us exclusive access to the stage.

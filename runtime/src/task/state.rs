@@ -22,6 +22,9 @@ pub(crate) const FAILED: usize = 1 << 6;
 pub(crate) const OUTPUT_TAKEN: usize = 1 << 7;
 /// The future has been polled at least once.
 pub(crate) const STARTED: usize = 1 << 8;
+/// A `call_soon` callback, not a task: it is not registered, and while it
+/// runs there is no current task (asyncio runs callbacks outside any task).
+pub(crate) const CALLBACK: usize = 1 << 9;
 
 const REF_SHIFT: u32 = 16;
 const REF_ONE: usize = 1 << REF_SHIFT;
