@@ -87,7 +87,7 @@ impl Local {
     }
 
     fn next_task(&self, tick: u32, lifo_streak: &mut u32) -> Option<RawTask> {
-        if tick % GLOBAL_INTERVAL == 0 {
+        if tick.is_multiple_of(GLOBAL_INTERVAL) {
             if let Some(task) = self.steal_injector() {
                 return Some(task);
             }
@@ -155,7 +155,7 @@ pub(crate) fn run_worker(local: Local) {
     let mut seed = (local.index as u32).wrapping_mul(0x9E37_79B9) | 1;
     while !shared.is_shutdown() {
         tick = tick.wrapping_add(1);
-        if tick % MAINTENANCE_INTERVAL == 0 {
+        if tick.is_multiple_of(MAINTENANCE_INTERVAL) {
             shared.maintenance();
         }
         let mut task = local.next_task(tick, &mut lifo_streak);
@@ -217,7 +217,7 @@ pub(crate) fn run_current_thread(
         }
         iterations = iterations.wrapping_add(1);
         let now = Instant::now();
-        if iterations % MAINTENANCE_INTERVAL == 0 {
+        if iterations.is_multiple_of(MAINTENANCE_INTERVAL) {
             shared.maintenance();
         } else if shared.timers.any_due(now) {
             shared.timers.process(now);
