@@ -68,6 +68,9 @@ pub use time::{sleep, sleep_until, time, Sleep};
 pub use to_thread::{to_thread, ToThread};
 pub use yield_now::{yield_now, YieldNow};
 
+// --- combinators: shield, gather, wait, as_completed (module declarations and re-exports) ---
+// --- end combinators ---
+
 use std::future::Future;
 
 /// Spawns `future` as a new task on the current runtime (asyncio

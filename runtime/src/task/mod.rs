@@ -67,7 +67,7 @@ mod builder;
 mod handle;
 
 pub use builder::Builder;
-pub use handle::{Task, TaskRef};
+pub use handle::{Task, TaskRef, WaitDone};
 
 use std::fmt;
 use std::num::NonZeroU64;
