@@ -51,8 +51,10 @@ mod scheduler;
 mod sigint;
 mod sync;
 pub mod task;
+mod task_group;
 mod threadsafe;
 mod time;
+mod timeout;
 mod to_thread;
 mod yield_now;
 
@@ -63,8 +65,10 @@ pub use run::run;
 pub use runtime::{Builder, Handle, Runtime};
 pub use task::cancel::{cancellable, Cancellable};
 pub use task::{CallbackId, Task, TaskId, TaskRef};
+pub use task_group::TaskGroup;
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};
 pub use time::{sleep, sleep_until, time, Sleep};
+pub use timeout::{timeout, timeout_at, wait_for, Timeout, TimeoutFuture};
 pub use to_thread::{to_thread, ToThread};
 pub use yield_now::{yield_now, YieldNow};
 

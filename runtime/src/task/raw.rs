@@ -41,6 +41,11 @@ pub(crate) trait CancelTarget: Send + Sync {
 
 type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send>;
 
+/// A crate-internal completion hook, run synchronously on the completing
+/// thread right after the task is `COMPLETE`: `(task, error, eager)` where
+/// `eager` says the task finished in its eager first step.
+pub(crate) type DoneHook = Box<dyn FnOnce(&TaskRef, Option<Error>, bool) + Send>;
+
 /// Rarely used per-task data, allocated on first use.
 #[derive(Default)]
 pub(crate) struct Extra {
@@ -48,6 +53,7 @@ pub(crate) struct Extra {
     pub(crate) name: Option<Arc<str>>,
     pub(crate) callbacks: Vec<(CallbackId, DoneCallback)>,
     pub(crate) done_wakers: Vec<Waker>,
+    pub(crate) done_hook: Option<DoneHook>,
     /// A clone of the error the task ended with, for `TaskRef::exception()`.
     pub(crate) error: Option<Error>,
     /// Someone looked at the error: do not report it as unretrieved.
@@ -289,13 +295,14 @@ where
 
     if snapshot.has(ABORT) {
         // SAFETY: we own the running state.
-        return unsafe { complete::<F, T>(ptr, Err(Error::aborted())) };
+        return unsafe { complete::<F, T>(ptr, Err(Error::aborted()), false) };
     }
+    let eager_first_step = !snapshot.has(STARTED) && current::eager_depth() > 0;
     if !snapshot.has(STARTED) {
         if let Some(err) = super::cancel::take_delivery(header) {
             // asyncio A01: a task cancelled before its first step never runs.
             // SAFETY: we own the running state.
-            return unsafe { complete::<F, T>(ptr, Err(err)) };
+            return unsafe { complete::<F, T>(ptr, Err(err), false) };
         }
     }
 
@@ -317,10 +324,10 @@ where
     };
     match result {
         // SAFETY: we still own the running state.
-        Ok(Poll::Ready(out)) => unsafe { complete::<F, T>(ptr, out) },
+        Ok(Poll::Ready(out)) => unsafe { complete::<F, T>(ptr, out, eager_first_step) },
         // SAFETY: as above; the panicked future is still in the stage and is
         // dropped by `complete`.
-        Err(payload) => unsafe { complete::<F, T>(ptr, Err(Error::panic(payload))) },
+        Err(payload) => unsafe { complete::<F, T>(ptr, Err(Error::panic(payload)), eager_first_step) },
         Ok(Poll::Pending) => match header.state.transition_to_idle() {
             Idle::Parked => {}
             // The runner's reference moves into the new queue entry; a task that
@@ -331,12 +338,16 @@ where
 }
 
 /// Ends a task: drops the future, stores the output, wakes the joiner, runs
-/// done callbacks, removes the task from the registry and releases the
-/// registry's and the runner's references.
+/// the done hook and schedules done callbacks, removes the task from the
+/// registry and releases the registry's and the runner's references.
+///
+/// Callbacks, `wait_done` wakers and the hook are taken from the slot only
+/// after `COMPLETE` is set: whoever adds one checks `COMPLETE` under the
+/// same lock, so each is either taken here or sees the task done.
 ///
 /// # Safety
 /// As for [`poll`].
-unsafe fn complete<F, T>(ptr: NonNull<Header>, out: Result<T>)
+unsafe fn complete<F, T>(ptr: NonNull<Header>, out: Result<T>, eager_first_step: bool)
 where
     F: Future<Output = Result<T>>,
 {
@@ -371,24 +382,13 @@ where
         Err(e) if e.is_cancelled() => CANCELLED,
         Err(_) => FAILED,
     };
-    let (callbacks, done_wakers) = {
+    {
         let mut slot = header.slot.lock();
         slot.waiter = None;
-        match slot.extra.as_deref_mut() {
-            Some(extra) => {
-                if let Err(e) = &out {
-                    extra.error = Some(e.clone());
-                }
-                (std::mem::take(&mut extra.callbacks), std::mem::take(&mut extra.done_wakers))
-            }
-            None => {
-                if let Err(e) = &out {
-                    slot.extra().error = Some(e.clone());
-                }
-                (Vec::new(), Vec::new())
-            }
+        if let Err(e) = &out {
+            slot.extra().error = Some(e.clone());
         }
-    };
+    }
     // SAFETY: RUNNING still gives us exclusive access to the stage.
     cell.stage.with_mut(|stage| unsafe { *stage = Stage::Finished(out) });
 
@@ -398,17 +398,35 @@ where
             waker.wake();
         }
     }
-    for waker in done_wakers {
-        waker.wake();
-    }
-    if !callbacks.is_empty() {
-        // SAFETY: we hold the runner's reference, so the task is live.
-        let task = TaskRef::from_raw(unsafe { RawTask::clone_from_ptr(ptr) });
-        header.scheduler.call_soon(Box::new(move || {
-            for (_, callback) in callbacks {
-                callback(&task);
+    let taken = {
+        let mut slot = header.slot.lock();
+        slot.extra.as_deref_mut().map(|extra| {
+            (
+                std::mem::take(&mut extra.callbacks),
+                std::mem::take(&mut extra.done_wakers),
+                extra.done_hook.take(),
+                extra.error.clone(),
+            )
+        })
+    };
+    if let Some((callbacks, done_wakers, hook, error)) = taken {
+        for waker in done_wakers {
+            waker.wake();
+        }
+        if hook.is_some() || !callbacks.is_empty() {
+            // SAFETY: we hold the runner's reference, so the task is live.
+            let task = TaskRef::from_raw(unsafe { RawTask::clone_from_ptr(ptr) });
+            if let Some(hook) = hook {
+                let _ = catch_unwind(AssertUnwindSafe(|| hook(&task, error, eager_first_step)));
             }
-        }));
+            if !callbacks.is_empty() {
+                header.scheduler.call_soon(Box::new(move || {
+                    for (_, callback) in callbacks {
+                        callback(&task);
+                    }
+                }));
+            }
+        }
     }
     // The registry's reference and the runner's.
     let registered = header.scheduler.registry.remove(header.id);

@@ -53,7 +53,7 @@ impl Timers {
 
     /// Registers a timer; returns true if the parked worker must be woken
     /// to honour the new, earlier deadline.
-    fn insert(&self, shard: usize, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
+    pub(crate) fn insert(&self, shard: usize, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
         let key = self.shards[shard].lock().insert(deadline, waker);
         let wake = self.tick_of(deadline) < self.wake_at.load(SeqCst);
         (key, wake)
@@ -63,7 +63,7 @@ impl Timers {
         self.shards[shard].lock().update_waker(key, waker)
     }
 
-    fn remove(&self, shard: usize, key: TimerKey) {
+    pub(crate) fn remove(&self, shard: usize, key: TimerKey) {
         self.shards[shard].lock().remove(key);
     }
 

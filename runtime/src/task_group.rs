@@ -1,0 +1,454 @@
+//! [`TaskGroup`]: asyncio's `TaskGroup` (Python 3.13 rules, plus
+//! `TaskGroup.cancel()` from CPython main).
+//!
+//! Rust has no async drop, so the `async with` block is a scope:
+//! [`TaskGroup::run`] runs the body inline in the calling task (the parent)
+//! and then does what `__aexit__` does, line by line as CPython 3.13's
+//! `_aexit`:
+//!
+//! 1. The body's error, if any, aborts the group (cancels every child).
+//! 2. Wait until every child is done. A cancellation of the parent while
+//!    waiting aborts the group (unless already aborting) and is remembered
+//!    for propagation.
+//! 3. A panic (body or child; asyncio's `KeyboardInterrupt`/`SystemExit`) is
+//!    resumed in the parent, after the children are done and before the
+//!    counter is restored.
+//! 4. If the group cancelled the parent, `uncancel()` it; if that reaches 0
+//!    the parent's cancellation is not propagated.
+//! 5. A cancellation to propagate, with no child errors, is returned.
+//! 6. Otherwise child errors (plus a non-cancellation body error) become an
+//!    [`ExceptionGroup`]; if the parent is being cancelled from outside, its
+//!    cancellation is re-armed (`uncancel(); cancel()`) so it is not lost.
+//!
+//! A child reports its end through a completion hook that runs on the
+//! completing thread right after the child is done (`_on_task_done`,
+//! without the extra loop iteration of a done callback): the first failure
+//! aborts the group and cancels the parent once. A child that finishes in
+//! its own eager first step reports on the next loop iteration, as in newer
+//! CPython (gh-128550).
+
+use crate::error::{Error, ExceptionGroup, Result};
+use crate::runtime::{Handle, UnhandledError};
+use crate::task::{self, cancel, Task, TaskRef};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+/// The message of the group error a task group raises.
+pub const GROUP_MESSAGE: &str = "unhandled errors in a TaskGroup";
+
+#[derive(Default)]
+struct State {
+    /// Children not yet reported done, by their sequence number in the group
+    /// (`None` while `spawn` is still creating the task).
+    tasks: HashMap<u64, Option<TaskRef>>,
+    next_seq: u64,
+    errors: Vec<Error>,
+    base_error: Option<Error>,
+    aborting: bool,
+    exiting: bool,
+    finished: bool,
+    parent_cancel_requested: bool,
+    exit_waker: Option<Waker>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    parent: TaskRef,
+    handle: Handle,
+}
+
+/// A handle to a running task group (asyncio `TaskGroup`). Cheap to clone,
+/// `Send + Sync`: children may spawn siblings into the group, also while the
+/// body is waiting for them at the end of the scope.
+///
+/// ```
+/// use ravel::TaskGroup;
+/// use std::time::Duration;
+///
+/// ravel::run(async {
+///     let (a, b) = TaskGroup::run(|tg| async move {
+///         let a = tg.spawn(async { Ok(1) })?;
+///         let b = tg.spawn(async {
+///             ravel::sleep(Duration::from_millis(1)).await?;
+///             Ok(2)
+///         })?;
+///         Ok((a, b))
+///     })
+///     .await?;
+///     // Every child is done when the scope ends.
+///     assert_eq!(a.result()? + b.result()?, 3);
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
+#[derive(Clone)]
+pub struct TaskGroup {
+    inner: Arc<Inner>,
+}
+
+impl TaskGroup {
+    /// Runs `body` as the group's scope in the current task (the parent),
+    /// then waits for every child, as `async with TaskGroup() as tg:` does.
+    ///
+    /// Outcomes:
+    /// * the body's value, when neither the body nor any child failed;
+    /// * an error whose [`as_group`](Error::as_group) is an
+    ///   [`ExceptionGroup`] ("unhandled errors in a TaskGroup") holding every
+    ///   child failure and a non-cancellation body error, after the
+    ///   remaining children were cancelled and awaited;
+    /// * a cancellation error when the parent was cancelled from outside (not
+    ///   a group);
+    /// * a panic of the body or a child is resumed in the parent once all
+    ///   children are done.
+    ///
+    /// If [`cancel`](Self::cancel) ends the scope while the body is still
+    /// running, the body's cancellation is swallowed and `run` returns
+    /// `V::default()`: return an `Option` from the body to tell the cases
+    /// apart.
+    ///
+    /// Errors at once if called outside a task ("cannot determine the
+    /// parent task").
+    pub async fn run<F, Fut, V>(body: F) -> Result<V>
+    where
+        F: FnOnce(TaskGroup) -> Fut,
+        Fut: Future<Output = Result<V>>,
+        V: Default,
+    {
+        let Some(parent) = crate::current_task() else {
+            return Err(Error::invalid_state(
+                "TaskGroup::run(): cannot determine the parent task (it must be awaited inside a Ravel task)",
+            ));
+        };
+        let handle = Handle::try_current()?;
+        let group = TaskGroup { inner: Arc::new(Inner { state: Mutex::new(State::default()), parent, handle }) };
+        let body_out = CatchUnwind { future: body(group.clone()) }.await;
+        group.exit(body_out).await
+    }
+
+    /// Spawns `future` as a child of the group (asyncio `create_task`).
+    ///
+    /// An error, with the future dropped unpolled, if the group has finished
+    /// ("TaskGroup is finished") or is shutting down after a failure or
+    /// [`cancel`](Self::cancel) ("TaskGroup is shutting down").
+    pub fn spawn<F, T>(&self, future: F) -> Result<Task<T>>
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.spawn_with(task::Builder::new(), future)
+    }
+
+    /// [`spawn`](Self::spawn) with task options (name, eager start).
+    pub fn spawn_with<F, T>(&self, builder: task::Builder, future: F) -> Result<Task<T>>
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let seq = {
+            let mut st = self.inner.state.lock();
+            if st.finished || (st.exiting && st.tasks.is_empty()) {
+                return Err(Error::invalid_state(format!("{} is finished", self.describe(&st))));
+            }
+            if st.aborting {
+                return Err(Error::invalid_state(format!("{} is shutting down", self.describe(&st))));
+            }
+            let seq = st.next_seq;
+            st.next_seq += 1;
+            st.tasks.insert(seq, None);
+            seq
+        };
+        let task = builder.spawn_on(&self.inner.handle, future);
+        let group = self.inner.clone();
+        let hook: crate::task::raw::DoneHook = Box::new(move |child, error, eager_first_step| {
+            if error.is_some() {
+                child.mark_retrieved();
+            }
+            if eager_first_step {
+                // Finished in its eager first step: handled next iteration.
+                let shared = group.handle.shared().clone();
+                let child = child.clone();
+                shared.call_soon(Box::new(move || group.on_child_done(seq, Some(child), error)));
+            } else {
+                group.on_child_done(seq, Some(child.clone()), error);
+            }
+        });
+        if let Err(hook) = task.as_task_ref().set_done_hook(hook) {
+            // Already done (it finished in its eager step inside `spawn`).
+            let error = task.exception().err().or_else(|| task.exception().ok().flatten());
+            hook(task.as_task_ref(), error, true);
+        }
+        let mut st = self.inner.state.lock();
+        if let Some(slot) = st.tasks.get_mut(&seq) {
+            *slot = Some(task.as_task_ref().clone());
+            if st.aborting && !task.done() {
+                // The group began aborting while we were spawning.
+                drop(st);
+                task.cancel();
+            }
+        }
+        Ok(task)
+    }
+
+    /// Cancels the group (CPython main `TaskGroup.cancel()`): every child
+    /// that is not done and the body are cancelled, and the scope then ends
+    /// without an error. Idempotent; no effect once the group has finished.
+    ///
+    /// ```
+    /// use ravel::TaskGroup;
+    /// use std::time::Duration;
+    ///
+    /// ravel::run(async {
+    ///     let out: Option<&str> = TaskGroup::run(|tg| async move {
+    ///         tg.spawn(async {
+    ///             ravel::sleep(Duration::from_secs(3600)).await?;
+    ///             Ok(())
+    ///         })?;
+    ///         tg.cancel();
+    ///         ravel::sleep(Duration::from_secs(3600)).await?; // cancelled
+    ///         Ok(Some("not reached"))
+    ///     })
+    ///     .await?;
+    ///     assert_eq!(out, None);
+    ///     assert_eq!(ravel::current_task().unwrap().cancelling(), 0);
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn cancel(&self) {
+        let mut st = self.inner.state.lock();
+        if st.finished || (st.exiting && st.tasks.is_empty()) {
+            return;
+        }
+        let children = if st.aborting { Vec::new() } else { Self::abort(&mut st) };
+        let cancel_parent = !st.parent_cancel_requested;
+        st.parent_cancel_requested = true;
+        drop(st);
+        for child in children {
+            child.cancel();
+        }
+        if cancel_parent {
+            self.inner.parent.cancel();
+        }
+    }
+
+    /// The number of children not yet done.
+    pub fn len(&self) -> usize {
+        self.inner.state.lock().tasks.len()
+    }
+
+    /// True if no child is running.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Marks the group aborting and returns the children to cancel (the
+    /// caller cancels them after releasing the lock).
+    fn abort(st: &mut State) -> Vec<TaskRef> {
+        st.aborting = true;
+        st.tasks.values().flatten().filter(|t| !t.done()).cloned().collect()
+    }
+
+    fn describe(&self, st: &State) -> String {
+        let mut s = String::from("TaskGroup <TaskGroup");
+        if !st.tasks.is_empty() {
+            s.push_str(&format!(" tasks={}", st.tasks.len()));
+        }
+        if !st.errors.is_empty() {
+            s.push_str(&format!(" errors={}", st.errors.len()));
+        }
+        if st.aborting {
+            s.push_str(" cancelling");
+        } else if !st.finished {
+            s.push_str(" entered");
+        }
+        s.push('>');
+        s
+    }
+
+    /// `_aexit`: see the module docs.
+    async fn exit<V: Default>(&self, body_out: std::thread::Result<Result<V>>) -> Result<V> {
+        let (value, exc) = match body_out {
+            Ok(Ok(v)) => (Some(v), None),
+            Ok(Err(e)) => (None, Some(e)),
+            Err(payload) => (None, Some(Error::panic(payload))),
+        };
+        let mut propagate: Option<Error> = None;
+        let to_cancel = {
+            let mut st = self.inner.state.lock();
+            st.exiting = true;
+            match &exc {
+                Some(e) => {
+                    if e.is_panic() && st.base_error.is_none() {
+                        st.base_error = Some(e.clone());
+                    }
+                    if e.is_cancelled() {
+                        propagate = Some(e.clone());
+                    }
+                    if st.aborting {
+                        Vec::new()
+                    } else {
+                        Self::abort(&mut st)
+                    }
+                }
+                None => Vec::new(),
+            }
+        };
+        for child in to_cancel {
+            child.cancel();
+        }
+        loop {
+            match (WaitEmpty { group: &self.inner, suspended: false }).await {
+                Ok(()) => break,
+                Err(cancelled) => {
+                    let to_cancel = {
+                        let mut st = self.inner.state.lock();
+                        if st.aborting {
+                            Vec::new()
+                        } else {
+                            propagate = Some(cancelled);
+                            Self::abort(&mut st)
+                        }
+                    };
+                    for child in to_cancel {
+                        child.cancel();
+                    }
+                }
+            }
+        }
+        let mut st = self.inner.state.lock();
+        st.finished = true;
+        if let Some(base) = st.base_error.take() {
+            drop(st);
+            // asyncio raises the base error bare, before uncancel().
+            base.resume_unwind();
+        }
+        if st.parent_cancel_requested && self.inner.parent.uncancel() == 0 {
+            propagate = None;
+        }
+        if let Some(cancelled) = propagate {
+            if st.errors.is_empty() {
+                return Err(cancelled);
+            }
+        }
+        if let Some(e) = exc {
+            if !e.is_cancelled() {
+                st.errors.push(e);
+            }
+        }
+        if !st.errors.is_empty() {
+            let errors = std::mem::take(&mut st.errors);
+            drop(st);
+            if self.inner.parent.cancelling() > 0 {
+                // Keep an outside cancellation: it is delivered at the next await.
+                self.inner.parent.uncancel();
+                self.inner.parent.cancel();
+            }
+            return Err(Error::group(ExceptionGroup::new(GROUP_MESSAGE, errors)));
+        }
+        Ok(value.unwrap_or_default())
+    }
+}
+
+impl Inner {
+    /// `_on_task_done`, for the child `seq` that ended with `outcome`
+    /// (`None`: cancelled or dropped unfinished).
+    fn on_child_done(self: &Arc<Self>, seq: u64, child: Option<TaskRef>, outcome: Option<Error>) {
+        let mut st = self.state.lock();
+        st.tasks.remove(&seq);
+        if st.tasks.is_empty() {
+            if let Some(waker) = st.exit_waker.take() {
+                waker.wake();
+            }
+        }
+        let Some(error) = outcome else { return };
+        if error.is_cancelled() {
+            return;
+        }
+        st.errors.push(error.clone());
+        if error.is_panic() && st.base_error.is_none() {
+            st.base_error = Some(error.clone());
+        }
+        if self.parent.done() {
+            drop(st);
+            let (id, name) = child.map(|c| (c.id(), c.name())).unwrap_or((self.parent.id(), String::new()));
+            let report =
+                UnhandledError::new("a TaskGroup task failed after its parent task had completed", id, name, error);
+            (self.handle.shared().error_hook)(&report);
+            return;
+        }
+        if !st.aborting && !st.parent_cancel_requested {
+            let to_cancel = TaskGroup::abort(&mut st);
+            st.parent_cancel_requested = true;
+            drop(st);
+            for t in to_cancel {
+                t.cancel();
+            }
+            self.parent.cancel();
+        }
+    }
+}
+
+/// The parent's wait at the end of the scope (`await _on_completed_fut`): a
+/// leaf, so the parent's cancellation is delivered here.
+struct WaitEmpty<'a> {
+    group: &'a Arc<Inner>,
+    suspended: bool,
+}
+
+impl Future for WaitEmpty<'_> {
+    type Output = Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if let Some(poll) = cancel::budget(cx, &mut self.suspended) {
+            return poll;
+        }
+        let empty = self.group.state.lock().tasks.is_empty();
+        if empty && !self.suspended {
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(err) = cancel::deliver() {
+            return Poll::Ready(Err(err));
+        }
+        let mut st = self.group.state.lock();
+        if st.tasks.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
+        st.exit_waker = Some(cx.waker().clone());
+        drop(st);
+        self.suspended = true;
+        Poll::Pending
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Polls a future, catching a panic as `Err(payload)`.
+    struct CatchUnwind<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match catch_unwind(AssertUnwindSafe(|| this.future.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+impl std::fmt::Debug for TaskGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = self.inner.state.lock();
+        f.write_str(&self.describe(&st)["TaskGroup ".len()..])
+    }
+}

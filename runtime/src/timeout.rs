@@ -1,0 +1,469 @@
+//! Timeout scopes: [`timeout`], [`timeout_at`] and the [`Timeout`] handle
+//! (asyncio `timeout`, `timeout_at`, `Timeout`, Python 3.13 rules).
+//!
+//! States, as CPython's: created → active → expiring → expired, or
+//! active → finished. Entering snapshots the task's `cancelling()` count;
+//! expiry cancels the task (no message) and moves to expiring; on exit an
+//! expiring timeout always `uncancel()`s, and converts the error to a
+//! timeout only if the count fell back to the snapshot, so nested timeouts
+//! and outside cancellations are never swallowed.
+//!
+//! The deadline lives in the runtime's timer wheel; its waker, when fired,
+//! performs the expiry from whichever thread processes timers. A deadline
+//! already past when set expires through `call_soon` (asyncio), so the body
+//! runs up to its first suspension first.
+
+use crate::error::{Error, ExceptionGroup, Result};
+use crate::runtime::Handle;
+use crate::task::TaskRef;
+use crate::time::wheel::TimerKey;
+use parking_lot::Mutex;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Created,
+    Active,
+    Expiring,
+    Expired,
+    Finished,
+}
+
+impl Phase {
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Created => "created",
+            Phase::Active => "active",
+            Phase::Expiring => "expiring",
+            Phase::Expired => "expired",
+            Phase::Finished => "finished",
+        }
+    }
+}
+
+struct State {
+    phase: Phase,
+    when: Option<Instant>,
+    task: Option<TaskRef>,
+    snapshot: u32,
+    timer: Option<(Handle, usize, TimerKey)>,
+    /// Bumped on every reschedule, so a stale expiry does nothing.
+    generation: u64,
+}
+
+struct Inner {
+    state: Mutex<State>,
+}
+
+/// A timeout scope's handle (asyncio `Timeout`): its deadline can be read
+/// and moved, from inside the scope or from other threads. Clones share the
+/// same scope.
+///
+/// ```
+/// use ravel::Timeout;
+/// use std::time::{Duration, Instant};
+///
+/// ravel::run(async {
+///     let cm = Timeout::after(Duration::from_millis(10));
+///     let inner = cm.clone();
+///     let out = cm
+///         .run(async move {
+///             // Extend the deadline from inside the scope.
+///             inner.reschedule(Some(Instant::now() + Duration::from_secs(5)))?;
+///             ravel::sleep(Duration::from_millis(20)).await?;
+///             Ok("not timed out")
+///         })
+///         .await?;
+///     assert_eq!(out, "not timed out");
+///     assert!(!cm.expired());
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Timeout {
+    inner: Arc<Inner>,
+}
+
+/// Runs `future` with a time limit of `delay` from now (asyncio `timeout`):
+/// if the limit passes, the task running the scope is cancelled, and the
+/// cancellation that comes out of `future` is converted into a timeout error
+/// ([`Error::is_timeout`], with the cancellation as its
+/// [`cause`](Error::cause)). `None` means no limit.
+///
+/// The future runs inline in the calling task, which must be a Ravel task.
+/// Because expiry works by cancelling that task, the future can clean up
+/// with further awaits before the timeout error surfaces.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// ravel::run(async {
+///     let err = ravel::timeout(Duration::from_millis(5), ravel::sleep(Duration::from_secs(3600)))
+///         .await
+///         .unwrap_err();
+///     assert!(err.is_timeout());
+///     assert_eq!(ravel::current_task().unwrap().cancelling(), 0);
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
+pub fn timeout<F: Future<Output = Result<T>>, T>(delay: impl Into<Option<Duration>>, future: F) -> TimeoutFuture<F> {
+    Timeout::after(delay).run(future)
+}
+
+/// Like [`timeout`] with an absolute deadline (asyncio `timeout_at`).
+pub fn timeout_at<F: Future<Output = Result<T>>, T>(deadline: Option<Instant>, future: F) -> TimeoutFuture<F> {
+    Timeout::at(deadline).run(future)
+}
+
+impl Timeout {
+    /// A scope whose deadline is `delay` from now: computed when this is
+    /// called, not when the scope is entered (asyncio C04). `None`, or a delay
+    /// too large to represent, means no deadline.
+    pub fn after(delay: impl Into<Option<Duration>>) -> Timeout {
+        Timeout::at(delay.into().and_then(|d| Instant::now().checked_add(d)))
+    }
+
+    /// A scope with an absolute deadline; `None` means no deadline.
+    pub fn at(deadline: Option<Instant>) -> Timeout {
+        Timeout {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    phase: Phase::Created,
+                    when: deadline,
+                    task: None,
+                    snapshot: 0,
+                    timer: None,
+                    generation: 0,
+                }),
+            }),
+        }
+    }
+
+    /// Runs `future` inside this scope. The scope is entered on the first
+    /// poll; a scope can be entered once ("Timeout has already been
+    /// entered"), and only inside a task ("Timeout should be used inside a
+    /// task").
+    pub fn run<F: Future<Output = Result<T>>, T>(&self, future: F) -> TimeoutFuture<F> {
+        TimeoutFuture { timeout: self.clone(), future, entered: false, done: false }
+    }
+
+    /// The deadline; `None` if there is none.
+    pub fn when(&self) -> Option<Instant> {
+        self.inner.state.lock().when
+    }
+
+    /// True once the deadline has passed and the scope cancelled its task.
+    pub fn expired(&self) -> bool {
+        matches!(self.inner.state.lock().phase, Phase::Expiring | Phase::Expired)
+    }
+
+    /// Moves the deadline (`None`: no deadline); a deadline in the past
+    /// expires the scope at once (on the next loop iteration). Errors unless
+    /// the scope is active: "Timeout has not been entered", "Cannot change
+    /// state of expiring Timeout" (or expired, finished).
+    pub fn reschedule(&self, when: Option<Instant>) -> Result<()> {
+        let mut st = self.inner.state.lock();
+        match st.phase {
+            Phase::Created => return Err(Error::invalid_state("Timeout has not been entered")),
+            Phase::Active => {}
+            other => return Err(Error::invalid_state(format!("Cannot change state of {} Timeout", other.name()))),
+        }
+        st.when = when;
+        self.inner.schedule(&mut st);
+        Ok(())
+    }
+
+    fn enter(&self) -> Result<()> {
+        let mut st = self.inner.state.lock();
+        if st.phase != Phase::Created {
+            return Err(Error::invalid_state("Timeout has already been entered"));
+        }
+        let Some(task) = crate::current_task() else {
+            return Err(Error::invalid_state("Timeout should be used inside a task"));
+        };
+        st.snapshot = task.cancelling();
+        st.task = Some(task);
+        st.phase = Phase::Active;
+        self.inner.schedule(&mut st);
+        Ok(())
+    }
+
+    /// `__aexit__`.
+    fn exit<T>(&self, out: Result<T>) -> Result<T> {
+        let mut st = self.inner.state.lock();
+        Inner::cancel_timer(&mut st);
+        match st.phase {
+            Phase::Expiring => {
+                st.phase = Phase::Expired;
+                let task = st.task.clone().expect("an entered timeout has a task");
+                let snapshot = st.snapshot;
+                drop(st);
+                if task.uncancel() <= snapshot {
+                    if let Err(e) = out {
+                        return Err(convert(e));
+                    }
+                }
+                out
+            }
+            Phase::Active => {
+                st.phase = Phase::Finished;
+                out
+            }
+            _ => out,
+        }
+    }
+
+    /// The scope is dropped unfinished (e.g. the future was abandoned in a
+    /// `select`): stop the timer and take back an expiry's cancellation so
+    /// the task's counter stays balanced.
+    fn abandon(&self) {
+        let mut st = self.inner.state.lock();
+        Inner::cancel_timer(&mut st);
+        match st.phase {
+            Phase::Expiring => {
+                st.phase = Phase::Expired;
+                if let Some(task) = st.task.clone() {
+                    drop(st);
+                    task.uncancel();
+                }
+            }
+            Phase::Active => st.phase = Phase::Finished,
+            _ => {}
+        }
+    }
+}
+
+/// A cancellation that the expired scope caused becomes a timeout error
+/// (`raise TimeoutError from exc`); any other error gets the timeout error
+/// spliced into its context chain (3.13), and so does each member of a
+/// top-level exception group.
+fn convert(e: Error) -> Error {
+    if e.is_cancelled() {
+        return Error::timeout_from(e);
+    }
+    let timeout = Error::timeout_from(Error::cancelled(None::<String>));
+    match e.as_group() {
+        Some(group) => {
+            let members = group.errors().iter().map(|m| m.with_context(timeout.clone())).collect();
+            Error::group(ExceptionGroup::new(group.message(), members)).with_context(timeout)
+        }
+        None => e.with_context(timeout),
+    }
+}
+
+impl Inner {
+    fn cancel_timer(st: &mut State) {
+        st.generation += 1;
+        if let Some((handle, shard, key)) = st.timer.take() {
+            handle.shared().timers.remove(shard, key);
+        }
+    }
+
+    /// `reschedule` on an active scope: replace the timer.
+    fn schedule(self: &Arc<Self>, st: &mut State) {
+        Inner::cancel_timer(st);
+        let Some(when) = st.when else { return };
+        let Ok(handle) = Handle::try_current()
+            .or_else(|e| st.task.as_ref().map(|t| Handle::from_shared(t.raw().header().scheduler.clone())).ok_or(e))
+        else {
+            return;
+        };
+        let generation = st.generation;
+        if when <= Instant::now() {
+            let inner = self.clone();
+            handle.shared().call_soon(Box::new(move || inner.on_timeout(generation)));
+            return;
+        }
+        let waker = Waker::from(Arc::new(Expiry { inner: self.clone(), generation }));
+        let shared = handle.shared().clone();
+        let shard = shared.timer_shard();
+        let (key, wake_driver) = shared.timers.insert(shard, when, waker);
+        if wake_driver {
+            shared.wake_driver();
+        }
+        st.timer = Some((handle, shard, key));
+    }
+
+    /// `_on_timeout`: cancel the task (no message) and move to expiring.
+    fn on_timeout(&self, generation: u64) {
+        let mut st = self.state.lock();
+        if st.phase != Phase::Active || st.generation != generation {
+            return;
+        }
+        st.timer = None;
+        st.phase = Phase::Expiring;
+        if let Some(task) = &st.task {
+            // Under the lock, so `exit` cannot uncancel before this counts.
+            task.cancel();
+        }
+    }
+}
+
+/// The timer wheel's waker for a deadline: firing it expires the scope.
+struct Expiry {
+    inner: Arc<Inner>,
+    generation: u64,
+}
+
+impl Wake for Expiry {
+    fn wake(self: Arc<Self>) {
+        self.inner.on_timeout(self.generation);
+    }
+}
+
+impl fmt::Debug for Timeout {
+    /// As asyncio's repr: `<Timeout [active] when=…>`, `<Timeout [expired]>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.inner.state.lock();
+        write!(f, "<Timeout [{}]", st.phase.name())?;
+        if st.phase == Phase::Active {
+            match st.when {
+                Some(when) => {
+                    let left = when.saturating_duration_since(Instant::now());
+                    write!(f, " when=+{:.3}s", left.as_secs_f64())?
+                }
+                None => f.write_str(" when=None")?,
+            }
+        }
+        f.write_str(">")
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future returned by [`timeout`], [`timeout_at`] and [`Timeout::run`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct TimeoutFuture<F> {
+        timeout: Timeout,
+        #[pin]
+        future: F,
+        entered: bool,
+        done: bool,
+    }
+
+    impl<F> PinnedDrop for TimeoutFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if *this.entered && !*this.done {
+                this.timeout.abandon();
+            }
+        }
+    }
+}
+
+impl<F> TimeoutFuture<F> {
+    /// The scope's handle.
+    pub fn handle(&self) -> &Timeout {
+        &self.timeout
+    }
+}
+
+impl<F: Future<Output = Result<T>>, T> Future for TimeoutFuture<F> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = self.project();
+        if *this.done {
+            return Poll::Ready(Err(Error::invalid_state("TimeoutFuture polled after completion")));
+        }
+        if !*this.entered {
+            if let Err(e) = this.timeout.enter() {
+                *this.done = true;
+                return Poll::Ready(Err(e));
+            }
+            *this.entered = true;
+        }
+        let out = match this.future.poll(cx) {
+            Poll::Ready(out) => out,
+            Poll::Pending => return Poll::Pending,
+        };
+        *this.done = true;
+        Poll::Ready(this.timeout.exit(out))
+    }
+}
+
+/// Waits for `future` with a time limit (asyncio `wait_for`, 3.12+): on
+/// timeout the work is cancelled and awaited until it has actually finished
+/// (its cleanup included), then a timeout error is returned; if the waiting
+/// task is itself cancelled, the work is cancelled too. `None`: no limit.
+///
+/// A plain future runs inline in the calling task; a [`Task`](crate::Task)
+/// is awaited, so the cancellation is forwarded to it and `wait_for` waits
+/// for its outcome. If the work swallows the cancellation and returns a
+/// value, that value is returned (asyncio GH-86296).
+///
+/// A zero timeout cancels at once: a finished task's result is still
+/// returned, anything else ends in a timeout error.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// ravel::run(async {
+///     let work = ravel::spawn(async {
+///         match ravel::sleep(Duration::from_secs(3600)).await {
+///             Err(e) if e.is_cancelled() => {
+///                 ravel::sleep(Duration::from_millis(1)).await.ok(); // cleanup
+///                 Err(e)
+///             }
+///             other => other,
+///         }
+///     });
+///     let work_ref = work.as_task_ref().clone();
+///     let err = ravel::wait_for(work, Duration::from_millis(5)).await.unwrap_err();
+///     assert!(err.is_timeout());
+///     assert!(work_ref.cancelled(), "the work was cancelled and waited for");
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
+pub async fn wait_for<F, T>(future: F, timeout: impl Into<Option<Duration>>) -> Result<T>
+where
+    F: Future<Output = Result<T>>,
+{
+    match timeout.into() {
+        None => future.await,
+        Some(d) if d.is_zero() => {
+            // asyncio: `timeout <= 0` cancels before waiting at all.
+            let cm = Timeout::at(Some(Instant::now()));
+            ZeroTimeout { scope: cm.run(future), expired: false }.await
+        }
+        Some(d) => Timeout::after(d).run(future).await,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// `wait_for(.., 0)`: enter the scope and expire it before the first
+    /// poll of the work.
+    struct ZeroTimeout<F> {
+        #[pin]
+        scope: TimeoutFuture<F>,
+        expired: bool,
+    }
+}
+
+impl<F: Future<Output = Result<T>>, T> Future for ZeroTimeout<F> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = self.project();
+        if !*this.expired {
+            *this.expired = true;
+            let mut scope = this.scope;
+            let timeout = scope.as_mut().project().timeout.clone();
+            if let Err(e) = timeout.enter() {
+                return Poll::Ready(Err(e));
+            }
+            *scope.as_mut().project().entered = true;
+            let generation = timeout.inner.state.lock().generation;
+            timeout.inner.on_timeout(generation);
+            return scope.poll(cx);
+        }
+        this.scope.poll(cx)
+    }
+}
