@@ -70,9 +70,9 @@ impl<T> Shield<T> {
     /// ```
     /// ravel::run(async {
     ///     let shielded = ravel::shield(ravel::spawn(async { Ok(1) }));
-    ///     let id = shielded.task().id();
+    ///     let inner = shielded.task().clone();
     ///     assert_eq!(shielded.await?, 1);
-    ///     let _ = id;
+    ///     assert!(inner.done());
     ///     Ok(())
     /// })
     /// .unwrap();

@@ -106,10 +106,13 @@ impl TaskGroup {
     /// * a panic of the body or a child is resumed in the parent once all
     ///   children are done.
     ///
-    /// If [`cancel`](Self::cancel) ends the scope while the body is still
-    /// running, the body's cancellation is swallowed and `run` returns
-    /// `V::default()`: return an `Option` from the body to tell the cases
-    /// apart.
+    /// [`cancel`](Self::cancel) ends the scope without cancelling the
+    /// parent: children are cancelled and awaited, the parent's counter is
+    /// restored, and `run` returns what the body returned. A body interrupted
+    /// by it returns its cancellation error unless it catches it: Rust's
+    /// scope has a value, which asyncio's `async with` has not, so a body
+    /// that wants a value after `cancel()` catches the cancellation and
+    /// returns one.
     ///
     /// Errors at once if called outside a task ("cannot determine the
     /// parent task").
@@ -117,7 +120,6 @@ impl TaskGroup {
     where
         F: FnOnce(TaskGroup) -> Fut,
         Fut: Future<Output = Result<V>>,
-        V: Default,
     {
         let Some(parent) = crate::current_task() else {
             return Err(Error::invalid_state(
@@ -203,17 +205,20 @@ impl TaskGroup {
     /// use std::time::Duration;
     ///
     /// ravel::run(async {
-    ///     let out: Option<&str> = TaskGroup::run(|tg| async move {
+    ///     let out = TaskGroup::run(|tg| async move {
     ///         tg.spawn(async {
     ///             ravel::sleep(Duration::from_secs(3600)).await?;
     ///             Ok(())
     ///         })?;
     ///         tg.cancel();
-    ///         ravel::sleep(Duration::from_secs(3600)).await?; // cancelled
-    ///         Ok(Some("not reached"))
+    ///         match ravel::sleep(Duration::from_secs(3600)).await {
+    ///             Err(e) if e.is_cancelled() => Ok("stopped by cancel()"),
+    ///             other => other.map(|_| "slept"),
+    ///         }
     ///     })
     ///     .await?;
-    ///     assert_eq!(out, None);
+    ///     assert_eq!(out, "stopped by cancel()");
+    ///     // The parent task is not left cancelled.
     ///     assert_eq!(ravel::current_task().unwrap().cancelling(), 0);
     ///     Ok(())
     /// })
@@ -271,7 +276,7 @@ impl TaskGroup {
     }
 
     /// `_aexit`: see the module docs.
-    async fn exit<V: Default>(&self, body_out: std::thread::Result<Result<V>>) -> Result<V> {
+    async fn exit<V>(&self, body_out: std::thread::Result<Result<V>>) -> Result<V> {
         let (value, exc) = match body_out {
             Ok(Ok(v)) => (Some(v), None),
             Ok(Err(e)) => (None, Some(e)),
@@ -327,8 +332,9 @@ impl TaskGroup {
             // asyncio raises the base error bare, before uncancel().
             base.resume_unwind();
         }
+        let mut swallowed = None;
         if st.parent_cancel_requested && self.inner.parent.uncancel() == 0 {
-            propagate = None;
+            swallowed = propagate.take();
         }
         if let Some(cancelled) = propagate {
             if st.errors.is_empty() {
@@ -350,7 +356,14 @@ impl TaskGroup {
             }
             return Err(Error::group(ExceptionGroup::new(GROUP_MESSAGE, errors)));
         }
-        Ok(value.unwrap_or_default())
+        match (value, swallowed) {
+            (Some(v), _) => Ok(v),
+            // The body was interrupted by `cancel()` and returned the
+            // cancellation: the parent is not cancelled any more, but the
+            // scope has no value to give.
+            (None, Some(cancelled)) => Err(cancelled),
+            (None, None) => unreachable!("a body without a value returned an error"),
+        }
     }
 }
 
