@@ -73,6 +73,14 @@ pub use to_thread::{to_thread, ToThread};
 pub use yield_now::{yield_now, YieldNow};
 
 // --- combinators: shield, gather, wait, as_completed (module declarations and re-exports) ---
+mod as_completed;
+mod gather;
+mod shield;
+mod wait;
+pub use as_completed::{as_completed, AsCompleted};
+pub use gather::{gather, gather_tuple, Gather, GatherAll, GatherTuple, GatherTupleFuture};
+pub use shield::{shield, Shield};
+pub use wait::{wait, ReturnWhen};
 // --- end combinators ---
 
 use std::future::Future;

@@ -91,10 +91,21 @@ where
     let task = handle.spawn_task(
         async move {
             let out = future.await;
+            // The task ends as the coroutine did (cancelled, failed or ok);
+            // the error is reported through this future, so it is retrieved.
+            let error = out.as_ref().err().cloned();
             if let Some(cf) = complete.0.take() {
                 cf.complete(out);
             }
-            Ok(())
+            match error {
+                Some(e) => {
+                    if let Some(me) = crate::current_task() {
+                        me.mark_retrieved();
+                    }
+                    Err(e)
+                }
+                None => Ok(()),
+            }
         },
         None,
         Some(false),
@@ -141,12 +152,13 @@ impl<T> ConcurrentFuture<T> {
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut state = self.inner.state.lock();
-        while state.outcome.is_none() && !state.cancelled {
+        while state.outcome.is_none() && !state.cancelled && !state.taken {
             match (timeout, deadline) {
                 (Some(_), Some(deadline)) => {
                     if self.inner.done.wait_until(&mut state, deadline).timed_out()
                         && state.outcome.is_none()
                         && !state.cancelled
+                        && !state.taken
                     {
                         return Err(Error::timeout());
                     }

@@ -9,12 +9,22 @@ use parking_lot::Mutex;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering::AcqRel, Ordering::Acquire};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, Waker};
 
 struct Slot<T> {
     state: Mutex<(Option<Result<T>>, Option<Waker>)>,
+    /// `PENDING` → `RUNNING` when a pool thread takes the job, or
+    /// `PENDING` → `ABANDONED` when the awaiter is cancelled or dropped
+    /// first: an abandoned job is skipped (asyncio cancels the executor's
+    /// future, and a work item cancelled before it starts never runs).
+    phase: AtomicU8,
 }
+
+const PENDING: u8 = 0;
+const RUNNING: u8 = 1;
+const ABANDONED: u8 = 2;
 
 impl<T> Slot<T> {
     fn set(&self, out: Result<T>) {
@@ -51,9 +61,11 @@ impl<T> Drop for Deliver<T> {
 /// * The pool is bounded (default `min(32, cores + 4)`, see
 ///   [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads));
 ///   calls beyond the bound wait in a FIFO queue.
-/// * Cancelling the awaiting task delivers the cancellation at once; the
-///   closure still runs to completion on its thread and its result is
-///   dropped (as in asyncio and Tokio: a thread cannot be interrupted).
+/// * Cancelling the awaiting task delivers the cancellation at once. A
+///   closure that has started runs to completion on its thread and its
+///   result is dropped (as in asyncio and Tokio: a thread cannot be
+///   interrupted); one still queued is skipped, as asyncio skips a work
+///   item whose future was cancelled.
 ///
 /// ```
 /// ravel::run(async {
@@ -98,10 +110,13 @@ where
                 Ok(handle) => handle,
                 Err(e) => return Poll::Ready(Err(e)),
             };
-            let slot = Arc::new(Slot { state: Mutex::new((None, None)) });
+            let slot = Arc::new(Slot { state: Mutex::new((None, None)), phase: AtomicU8::new(PENDING) });
             let deliver = Deliver(slot.clone());
             let mut ctx = Context::current();
             let job = Box::new(move || {
+                if deliver.0.phase.compare_exchange(PENDING, RUNNING, AcqRel, Acquire).is_err() {
+                    return; // abandoned before it started
+                }
                 let out = match catch_unwind(AssertUnwindSafe(|| ctx.run(f))) {
                     Ok(out) => out,
                     Err(payload) => Err(Error::panic(payload)),
@@ -116,17 +131,22 @@ where
         let slot = this.slot.as_ref().expect("ToThread polled after completion");
         let mut state = slot.state.lock();
         if state.0.is_some() && !this.suspended {
-            return Poll::Ready(state.0.take().expect("checked"));
+            let out = state.0.take().expect("checked");
+            drop(state);
+            this.slot = None;
+            return Poll::Ready(out);
         }
         drop(state);
         // Would suspend, or resuming: a pending cancellation wins; the
         // closure runs on and its result is dropped with the slot.
         if let Some(err) = cancel::deliver() {
-            this.slot = None;
+            this.abandon();
             return Poll::Ready(Err(err));
         }
         let mut state = slot.state.lock();
         if let Some(out) = state.0.take() {
+            drop(state);
+            this.slot = None;
             return Poll::Ready(out);
         }
         match &state.1 {
@@ -135,6 +155,21 @@ where
         }
         this.suspended = true;
         Poll::Pending
+    }
+}
+
+impl<F, T> ToThread<F, T> {
+    /// The awaiter is gone: a job that has not started is skipped.
+    fn abandon(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            let _ = slot.phase.compare_exchange(PENDING, ABANDONED, AcqRel, Acquire);
+        }
+    }
+}
+
+impl<F, T> Drop for ToThread<F, T> {
+    fn drop(&mut self) {
+        self.abandon();
     }
 }
 

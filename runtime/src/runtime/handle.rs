@@ -96,6 +96,21 @@ impl Handle {
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
+        self.spawn_task_in(future, name, eager, Context::current())
+    }
+
+    /// Spawns in the given context instead of a snapshot of the current one.
+    pub(crate) fn spawn_task_in<F, T>(
+        &self,
+        future: F,
+        name: Option<String>,
+        eager: Option<bool>,
+        ctx: Context,
+    ) -> Task<T>
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
         let shared = &self.shared;
         let id = TaskId::next();
         let eager = eager.unwrap_or(shared.eager_tasks)
@@ -103,7 +118,7 @@ impl Handle {
             && current::is_inside(shared)
             && current::eager_depth() < EAGER_DEPTH_LIMIT;
         let flags = if eager { RUNNING } else { NOTIFIED };
-        let [registered, handle, runner] = RawTask::new(future, Context::current(), id, shared.clone(), flags);
+        let [registered, handle, runner] = RawTask::new(future, ctx, id, shared.clone(), flags);
         if let Some(name) = name {
             handle.header().slot.lock().extra().name = Some(Arc::from(name));
         }

@@ -8,6 +8,7 @@ pub use builder::Builder;
 pub use handle::Handle;
 pub use unhandled::UnhandledError;
 
+use crate::context::Context;
 use crate::current;
 use crate::error::{Error, Result};
 use crate::scheduler::{worker, Shared};
@@ -39,6 +40,8 @@ pub struct Runtime {
     exited: Arc<(Mutex<usize>, Condvar)>,
     /// The current-thread scheduler's local queue, between `block_on` calls.
     local_queue: Mutex<Option<crossbeam_deque::Worker<RawTask>>>,
+    /// The context shared by every `run` (asyncio `Runner._context`).
+    run_context: Arc<Mutex<Option<Context>>>,
 }
 
 impl Runtime {
@@ -97,17 +100,18 @@ impl Runtime {
             let queue = worker::run_current_thread(shared, queue, || task.done());
             *self.local_queue.lock() = Some(queue);
         } else {
-            let thread = std::thread::current();
-            let pair = Arc::new((Mutex::new(false), Condvar::new()));
-            let signal = pair.clone();
-            task.add_done_callback(move |_| {
-                *signal.0.lock() = true;
-                signal.1.notify_all();
-                drop(thread);
-            });
-            let mut done = pair.0.lock();
-            while !*done && !task.done() {
-                pair.1.wait_for(&mut done, Duration::from_millis(100));
+            // Wait on the task's done wakers with a waker that unparks us.
+            struct Unpark(std::thread::Thread);
+            impl std::task::Wake for Unpark {
+                fn wake(self: Arc<Self>) {
+                    self.0.unpark();
+                }
+            }
+            let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+            let mut cx = std::task::Context::from_waker(&waker);
+            let mut wait = task.wait_done();
+            while std::pin::Pin::new(&mut wait).poll(&mut cx).is_pending() {
+                std::thread::park();
             }
         }
     }
@@ -126,7 +130,16 @@ impl Runtime {
         }
         let _enter = current::enter_runtime(self.handle.clone());
         let sigint = crate::sigint::SigintGuard::install();
-        let main_task = crate::task::Builder::new().name("main").eager_start(false).spawn_on(&self.handle, main);
+        // Every `run` shares one context, as asyncio's Runner does: what main
+        // sets is seen by the next run's main.
+        let ctx = self.run_context.lock().take().unwrap_or_else(Context::current);
+        let slot = self.run_context.clone();
+        let main = async move {
+            let out = main.await;
+            *slot.lock() = Some(Context::current());
+            out
+        };
+        let main_task = self.handle.spawn_task_in(main, Some("main".to_string()), Some(false), ctx);
         if let Some(guard) = &sigint {
             guard.target(main_task.as_task_ref().clone());
         }
@@ -134,6 +147,10 @@ impl Runtime {
         let interrupts = sigint.map(|guard| guard.finish()).unwrap_or(0);
         let out = main_task.result();
         self.cancel_leftovers();
+        // Run what is still queued (done callbacks, call_soon), as asyncio's
+        // later shutdown steps do: a no-op task queued behind it all.
+        let flush = self.handle.spawn_task(async { Ok(()) }, None, Some(false));
+        self.drive_until(flush.as_task_ref());
         match out {
             // asyncio: a Ctrl-C'd main that re-raised its cancellation, with
             // no other cancel left, becomes KeyboardInterrupt.
@@ -285,5 +302,6 @@ pub(crate) fn new_runtime(
         threads: Mutex::new(threads),
         exited,
         local_queue: Mutex::new(local_queue),
+        run_context: Arc::new(Mutex::new(None)),
     })
 }

@@ -35,29 +35,46 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// `Task.cancel(msg)`.
+///
+/// Linearization: with no waiter, the count and the pending mark are one CAS
+/// that fails once the task is done, so a counted request is always seen by
+/// completion (the task then ends cancelled). With a waiter, the request is
+/// counted, the slot lock released, and the cancellation forwarded; if the
+/// waiter refuses and the task has completed meanwhile, the count is taken
+/// back and `cancel()` returns false, as if it had come after completion.
 pub(crate) fn cancel(task: &RawTask, message: Option<String>) -> bool {
     let header = task.header();
     let mut slot = header.slot.lock();
+    let Some(waiter) = slot.waiter.clone() else {
+        if header.cancel.request(true) == Request::Done {
+            return false;
+        }
+        slot.extra().message = message;
+        drop(slot);
+        task.wake_by_ref();
+        return true;
+    };
     if header.cancel.request(false) == Request::Done {
         return false;
     }
-    if let Some(waiter) = slot.waiter.clone() {
-        drop(slot);
-        let forwarded = match &waiter {
-            Waiter::Task(inner) => cancel(inner.raw(), message.clone()),
-            Waiter::Target(target) => target.clone().cancel_target(message.clone()),
-        };
-        if forwarded {
-            return true;
-        }
-        slot = header.slot.lock();
+    drop(slot);
+    let forwarded = match &waiter {
+        Waiter::Task(inner) => cancel(inner.raw(), message.clone()),
+        Waiter::Target(target) => target.clone().cancel_target(message.clone()),
+    };
+    if forwarded {
+        return true;
     }
+    let mut slot = header.slot.lock();
     if header.cancel.set_pending() {
         slot.extra().message = message;
         drop(slot);
         task.wake_by_ref();
+        true
+    } else {
+        header.cancel.undo_request();
+        false
     }
-    true
 }
 
 /// `Task.uncancel()`: reaching zero also clears an undelivered request.

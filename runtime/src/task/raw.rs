@@ -393,11 +393,6 @@ where
     cell.stage.with_mut(|stage| unsafe { *stage = Stage::Finished(out) });
 
     let snapshot = header.state.transition_to_complete(outcome);
-    if snapshot.has(JOIN_INTEREST) {
-        if let Some(waker) = header.join_waker.lock().take() {
-            waker.wake();
-        }
-    }
     let taken = {
         let mut slot = header.slot.lock();
         slot.extra.as_deref_mut().map(|extra| {
@@ -409,24 +404,36 @@ where
             )
         })
     };
-    if let Some((callbacks, done_wakers, hook, error)) = taken {
-        for waker in done_wakers {
-            waker.wake();
-        }
-        if hook.is_some() || !callbacks.is_empty() {
-            // SAFETY: we hold the runner's reference, so the task is live.
-            let task = TaskRef::from_raw(unsafe { RawTask::clone_from_ptr(ptr) });
-            if let Some(hook) = hook {
-                let _ = catch_unwind(AssertUnwindSafe(|| hook(&task, error, eager_first_step)));
-            }
+    // Done callbacks are queued before the awaiters are woken: in asyncio
+    // the awaiter's wake-up is a done callback registered when it started
+    // awaiting, after the ones added before.
+    let (done_wakers, hook) = match taken {
+        Some((callbacks, done_wakers, hook, error)) => {
+            let task = (hook.is_some() || !callbacks.is_empty())
+                // SAFETY: we hold the runner's reference, so the task is live.
+                .then(|| TaskRef::from_raw(unsafe { RawTask::clone_from_ptr(ptr) }));
             if !callbacks.is_empty() {
+                let task = task.clone().expect("made above");
                 header.scheduler.call_soon(Box::new(move || {
                     for (_, callback) in callbacks {
                         callback(&task);
                     }
                 }));
             }
+            (done_wakers, hook.map(|h| (h, task.expect("made above"), error)))
         }
+        None => (Vec::new(), None),
+    };
+    if snapshot.has(JOIN_INTEREST) {
+        if let Some(waker) = header.join_waker.lock().take() {
+            waker.wake();
+        }
+    }
+    for waker in done_wakers {
+        waker.wake();
+    }
+    if let Some((hook, task, error)) = hook {
+        let _ = catch_unwind(AssertUnwindSafe(|| hook(&task, error, eager_first_step)));
     }
     // The registry's reference and the runner's.
     let registered = header.scheduler.registry.remove(header.id);

@@ -298,6 +298,15 @@ impl CancelWord {
         }
     }
 
+    /// Takes back a counted request of a task that completed before the
+    /// request could be marked pending (see `cancel::cancel`).
+    pub(crate) fn undo_request(&self) {
+        let _ = self.update(|cur| {
+            let count = cur & COUNT_MASK;
+            (count > 0).then(|| (cur & !COUNT_MASK) | (count - 1))
+        });
+    }
+
     /// Marks a delivery pending (after a waiter refused the cancellation).
     /// False if the task is done.
     pub(crate) fn set_pending(&self) -> bool {
