@@ -299,10 +299,13 @@ impl Context {
     }
 
     /// A snapshot of the running code's context, with an identity of its
-    /// own: what a task spawned now should run in. O(1): shares the map.
+    /// own (assigned on first `set`): what a task spawned now should run in.
+    /// O(1): shares the map.
     pub(crate) fn current() -> Context {
+        // The identity is assigned lazily by the first `set` (the only
+        // place a token records it): spawning takes no global counter.
         let map = CURRENT.try_with(|current| current.borrow().map.clone()).ok().flatten();
-        Context { map, id: next_context_id() }
+        Context { map, id: 0 }
     }
 
     /// Runs `f` with `self` as this thread's current context, then puts the
@@ -331,7 +334,6 @@ impl Context {
             }
         }
 
-        self.ensure_id();
         let inner = std::mem::take(self);
         let outer = CURRENT.with(|current| current.replace(inner));
         let _restore = Restore { slot: self, outer };
@@ -479,12 +481,19 @@ mod tests {
     fn snapshot_is_o1_and_gets_a_fresh_identity() {
         let var = ContextVar::<u32>::new("v");
         var.set(1);
-        let a = Context::current();
-        let b = Context::current();
+        let mut a = Context::current();
+        let mut b = Context::current();
         let (ma, mb) = (a.map.as_ref().unwrap(), b.map.as_ref().unwrap());
         assert!(Arc::ptr_eq(ma, mb));
+        // Identities are assigned by the first `set`, not by the snapshot.
+        assert_eq!((a.id, b.id), (0, 0));
+        let ta = a.run(|| var.set(2));
+        let tb = b.run(|| var.set(3));
         assert_ne!(a.id, b.id);
         assert_ne!(a.id, 0);
+        // Each token belongs to its own context.
+        assert!(b.run(|| var.reset(ta)).is_err());
+        assert!(a.run(|| var.reset(tb)).is_err());
         // A clone is the same logical context.
         assert_eq!(a.clone().id, a.id);
     }
@@ -668,7 +677,7 @@ mod tests {
         let waker = Waker::from(Arc::new(CountWakes(AtomicUsize::new(0))));
         assert_eq!(fut.as_mut().poll(&mut TaskContext::from_waker(&waker)), Poll::Ready(None));
         assert!(fut.ctx.map.is_none());
-        assert_ne!(fut.ctx.id, 0);
+        assert_eq!(fut.ctx.id, 0, "no identity until something is set");
     }
 
     #[test]

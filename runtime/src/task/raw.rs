@@ -382,12 +382,10 @@ where
         Err(e) if e.is_cancelled() => CANCELLED,
         Err(_) => FAILED,
     };
-    {
-        let mut slot = header.slot.lock();
-        slot.waiter = None;
-        if let Err(e) = &out {
-            slot.extra().error = Some(e.clone());
-        }
+    // The waiter needs no clearing: the future, and with it every join or
+    // promise wait that could have registered one, is already dropped.
+    if let Err(e) = &out {
+        header.slot.lock().extra().error = Some(e.clone());
     }
     // SAFETY: RUNNING still gives us exclusive access to the stage.
     cell.stage.with_mut(|stage| unsafe { *stage = Stage::Finished(out) });
