@@ -25,6 +25,10 @@ pub(crate) const STARTED: usize = 1 << 8;
 /// A `call_soon` callback, not a task: it is not registered, and while it
 /// runs there is no current task (asyncio runs callbacks outside any task).
 pub(crate) const CALLBACK: usize = 1 << 9;
+/// A waiter (`_fut_waiter`) was recorded during a poll; the next poll
+/// clears it first, so `cancel()` only ever forwards to what the task is
+/// suspended on now (asyncio clears `_fut_waiter` at every step).
+pub(crate) const WAITER: usize = 1 << 10;
 
 const REF_SHIFT: u32 = 16;
 const REF_ONE: usize = 1 << REF_SHIFT;
@@ -193,11 +197,14 @@ impl State {
     fn notify(&self, extra: usize) -> Wake {
         let mut action = Wake::Nothing;
         let _ = self.update(|cur| {
+            // Reset on every attempt: a failed CAS may have left `Submit`
+            // from the previous one, and a retry that finds the task complete
+            // must not queue an entry whose reference was never taken.
+            action = Wake::Nothing;
             if cur & COMPLETE != 0 {
                 return None;
             }
             if cur & (RUNNING | NOTIFIED) != 0 {
-                action = Wake::Nothing;
                 let next = cur | extra | if cur & RUNNING != 0 { NOTIFIED } else { 0 };
                 return if next == cur { None } else { Some(next) };
             }
@@ -218,6 +225,16 @@ impl State {
         let prev = self.0.fetch_sub(n * REF_ONE, AcqRel);
         debug_assert!(prev >> REF_SHIFT >= n, "task reference count underflow");
         prev >> REF_SHIFT == n
+    }
+
+    /// Sets a flag bit (`WAITER`).
+    pub(crate) fn set_flag(&self, bit: usize) {
+        self.0.fetch_or(bit, AcqRel);
+    }
+
+    /// Clears a flag bit (`WAITER`).
+    pub(crate) fn clear_flag(&self, bit: usize) {
+        self.0.fetch_and(!bit, AcqRel);
     }
 
     /// The `Task<T>` handle is gone.
@@ -547,6 +564,32 @@ mod loom_tests {
             assert!(end.has(ABORT));
             assert_eq!(u8::from(requeued) + u8::from(submitted), 1, "exactly one entry sees ABORT");
             assert!(end.has(NOTIFIED));
+        });
+    }
+
+    /// A borrowed-reference wake (a foreign `cancel()`) racing the runner
+    /// completing the task: a queue entry is made only together with its
+    /// reference, and never for a completed task. (A failed CAS used to leave
+    /// `Submit` set for a retry that found the task complete: a queue entry
+    /// without a reference.)
+    #[test]
+    fn loom_wake_by_ref_races_completion() {
+        loom::model(|| {
+            // An idle task: registry + handle + the canceller's TaskRef.
+            let s = Arc::new(State::new(STARTED, 3));
+            let s2 = s.clone();
+            let canceller = thread::spawn(move || s2.wake_by_ref());
+            // Another waker; if it queued the task, the entry runs to the end.
+            let mine = s.wake_by_ref();
+            if mine == Wake::Submit {
+                s.transition_to_running().unwrap();
+                s.transition_to_complete(0);
+            }
+            let theirs = canceller.join().unwrap();
+            let submits = usize::from(mine == Wake::Submit) + usize::from(theirs == Wake::Submit);
+            // Exactly one entry, and it holds exactly one reference.
+            assert_eq!(submits, 1, "mine={mine:?} theirs={theirs:?}");
+            assert_eq!(s.load().ref_count(), 3 + submits);
         });
     }
 
