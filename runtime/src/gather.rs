@@ -202,17 +202,21 @@ impl Core {
     }
 
     fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Result<Outcome>> {
-        if let Some(poll) = cancel::budget(cx, &mut self.suspended) {
-            return poll;
-        }
         if self.suspended || !self.shared.done() {
             // Would suspend, or resuming: a pending cancellation of the
             // awaiting task cancels the gather (its children); if the gather
-            // is already done it is delivered here instead.
+            // is already done it is delivered here instead. This comes before
+            // the budget, so a forced yield never turns a forward into a
+            // delivery to the awaiter.
             let shared = &self.shared;
             if let Some(err) = cancel::forward_pending(|msg| shared.cancel(msg)) {
                 return Poll::Ready(Err(err));
             }
+        }
+        if !crate::current::consume_budget() {
+            self.suspended = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         {
             let mut state = self.shared.state.lock();
@@ -224,10 +228,10 @@ impl Core {
                 _ => state.waker = Some(cx.waker().clone()),
             }
         }
-        if self.waiting.is_none() {
-            let target: Arc<dyn CancelTarget> = self.shared.clone();
-            self.waiting = cancel::set_waiter(cancel::target_waiter(target));
-        }
+        // Every pending poll records the waiter again: the task's next poll
+        // clears it (see `cancel::set_waiter`).
+        let target: Arc<dyn CancelTarget> = self.shared.clone();
+        self.waiting = cancel::set_waiter(cancel::target_waiter(target));
         self.suspended = true;
         Poll::Pending
     }
@@ -251,23 +255,69 @@ impl Drop for Core {
 }
 
 macro_rules! gather_handle_methods {
-    () => {
+    ($make:literal) => {
         /// Cancels the gather (asyncio `gather(...).cancel()`): false if it
         /// is already done; otherwise cancels every child and returns
         /// whether any accepted. If one did, awaiting the gather waits for
         /// every child and then fails with a cancellation error, even with
         /// `return_exceptions`.
+        ///
+        /// ```
+        /// ravel::run(async {
+        ///     let forever = || async {
+        ///         ravel::sleep(std::time::Duration::from_secs(60)).await?;
+        ///         Ok(0)
+        ///     };
+        #[doc = concat!("    let g = ", $make, ";")]
+        ///     assert!(g.cancel());
+        ///     assert!(g.children().iter().all(|c| c.cancelling() == 1));
+        ///     assert!(g.await.unwrap_err().is_cancelled());
+        ///     Ok(())
+        /// })
+        /// .unwrap();
+        /// ```
         pub fn cancel(&self) -> bool {
             self.core.cancel(None)
         }
 
         /// [`cancel`](Self::cancel) with a message, passed to every child
         /// and carried by the gather's cancellation error.
+        ///
+        /// ```
+        /// ravel::run(async {
+        ///     let forever = || async {
+        ///         ravel::sleep(std::time::Duration::from_secs(60)).await?;
+        ///         Ok(0)
+        ///     };
+        #[doc = concat!("    let g = ", $make, ";")]
+        ///     assert!(g.cancel_with("stop"));
+        ///     assert_eq!(g.await.unwrap_err().cancel_message(), Some("stop"));
+        ///     Ok(())
+        /// })
+        /// .unwrap();
+        /// ```
         pub fn cancel_with(&self, message: impl Into<String>) -> bool {
             self.core.cancel(Some(message.into()))
         }
 
         /// The child tasks, in argument order.
+        ///
+        /// ```
+        /// ravel::run(async {
+        ///     let forever = || async {
+        ///         ravel::sleep(std::time::Duration::from_secs(60)).await?;
+        ///         Ok(0)
+        ///     };
+        #[doc = concat!("    let g = ", $make, ";")]
+        ///     assert_eq!(g.children().len(), 2);
+        ///     for child in g.children() {
+        ///         assert!(child.cancel());
+        ///     }
+        ///     let _ = g.await;
+        ///     Ok(())
+        /// })
+        /// .unwrap();
+        /// ```
         pub fn children(&self) -> &[TaskRef] {
             &self.core.shared.children
         }
@@ -275,6 +325,20 @@ macro_rules! gather_handle_methods {
         /// True once the gather's outcome is decided (asyncio `done()`):
         /// every child is done, or (without `return_exceptions`) one failed
         /// or was cancelled.
+        ///
+        /// ```
+        /// ravel::run(async {
+        ///     let forever = || async {
+        ///         ravel::sleep(std::time::Duration::from_secs(60)).await?;
+        ///         Ok(0)
+        ///     };
+        #[doc = concat!("    let g = ", $make, ";")]
+        ///     assert!(!g.done());
+        ///     g.cancel();
+        ///     Ok(())
+        /// })
+        /// .unwrap();
+        /// ```
         pub fn done(&self) -> bool {
             self.core.shared.done()
         }
@@ -329,6 +393,15 @@ where
 }
 
 /// The future returned by [`gather`] (asyncio's `_GatheringFuture`).
+///
+/// ```
+/// ravel::run(async {
+///     let g: ravel::Gather<u32> = ravel::gather([async { Ok(1) }]);
+///     assert_eq!(g.await?, [1]);
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Gather<T> {
     core: Core,
@@ -363,7 +436,7 @@ impl<T> Gather<T> {
         GatherAll { core: self.core, tasks: self.tasks }
     }
 
-    gather_handle_methods!();
+    gather_handle_methods!("ravel::gather([forever(), forever()])");
 }
 
 impl<T> Future for Gather<T> {
@@ -404,7 +477,7 @@ pub struct GatherAll<T> {
 }
 
 impl<T> GatherAll<T> {
-    gather_handle_methods!();
+    gather_handle_methods!("ravel::gather([forever(), forever()]).return_exceptions()");
 }
 
 impl<T> Future for GatherAll<T> {
@@ -543,7 +616,7 @@ pub struct GatherTupleFuture<K> {
 }
 
 impl<K> GatherTupleFuture<K> {
-    gather_handle_methods!();
+    gather_handle_methods!("ravel::gather_tuple((forever(), forever()))");
 }
 
 impl<K: TupleTasks> Future for GatherTupleFuture<K> {

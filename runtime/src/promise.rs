@@ -253,10 +253,8 @@ impl<T: Clone + Send + 'static> Future for Promise<T> {
                     state.wakers.push(cx.waker().clone());
                 }
                 drop(state);
-                if this.waiting.is_none() {
-                    let target: Arc<dyn CancelTarget> = this.inner.clone();
-                    this.waiting = cancel::set_waiter(cancel::target_waiter(target));
-                }
+                let target: Arc<dyn CancelTarget> = this.inner.clone();
+                this.waiting = cancel::set_waiter(cancel::target_waiter(target));
                 this.suspended = true;
                 return Poll::Pending;
             }

@@ -56,6 +56,15 @@ pub fn shield<T: Send + 'static>(task: Task<T>) -> Shield<T> {
 }
 
 /// The future returned by [`shield`] (asyncio's shield "outer" future).
+///
+/// ```
+/// ravel::run(async {
+///     let shielded: ravel::Shield<&str> = ravel::shield(ravel::spawn(async { Ok("x") }));
+///     assert_eq!(shielded.await?, "x");
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Shield<T> {
     inner: Task<T>,

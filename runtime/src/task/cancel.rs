@@ -144,11 +144,14 @@ pub(crate) fn forward_pending(target: impl FnOnce(Option<String>) -> bool) -> Op
     }
 }
 
-/// Records `waiter` as what the current task is suspended on. Returns the
-/// current task, to clear the waiter later with [`clear_waiter`].
+/// Records `waiter` as what the current task is suspended on, for this
+/// suspension only (the task's next poll clears it; a leaf still pending
+/// then records itself again). Returns the current task, to clear the waiter
+/// with [`clear_waiter`] when the leaf completes or is dropped.
 pub(crate) fn set_waiter(waiter: Waiter) -> Option<RawTask> {
     let owner = raw::current_raw()?;
     owner.header().slot.lock().waiter = Some(waiter);
+    owner.header().state.set_flag(super::state::WAITER);
     Some(owner)
 }
 

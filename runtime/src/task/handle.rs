@@ -352,14 +352,9 @@ impl<T> Future for Task<T> {
             if done && !this.suspended {
                 break;
             }
-            if let Some(poll) = cancel::budget(cx, &mut this.suspended) {
-                if poll.is_ready() {
-                    this.clear_waiting();
-                }
-                return poll;
-            }
             // Would suspend, or resuming: forward a pending cancellation of
-            // the awaiting task to the awaited one (asyncio `_fut_waiter`).
+            // the awaiting task to the awaited one (asyncio `_fut_waiter`),
+            // before the budget can turn this poll into a suspension.
             let inner = &this.inner;
             if let Some(err) = cancel::forward_pending(|msg| cancel::cancel(inner.raw(), msg)) {
                 this.clear_waiting();
@@ -367,6 +362,11 @@ impl<T> Future for Task<T> {
             }
             if done {
                 break;
+            }
+            if !crate::current::consume_budget() {
+                this.suspended = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
             {
                 let mut waker = header.join_waker.lock();
@@ -379,9 +379,7 @@ impl<T> Future for Task<T> {
                     _ => *waker = Some(cx.waker().clone()),
                 }
             }
-            if this.waiting.is_none() {
-                this.waiting = cancel::set_waiter(Waiter::Task(this.inner.clone()));
-            }
+            this.waiting = cancel::set_waiter(Waiter::Task(this.inner.clone()));
             this.suspended = true;
             return Poll::Pending;
         }

@@ -3,10 +3,10 @@
 //! task-related `unsafe` lives here; the protocol it follows is written in
 //! the module docs of [`super`].
 
-use super::state::CALLBACK;
 use super::state::{
     CancelWord, Idle, Snapshot, State, Wake, ABORT, CANCELLED, COMPLETE, FAILED, JOIN_INTEREST, OUTPUT_TAKEN, STARTED,
 };
+use super::state::{CALLBACK, WAITER};
 use super::{CallbackId, TaskId, TaskRef};
 use crate::context::{Context, WithContext};
 use crate::current;
@@ -298,6 +298,12 @@ where
         return unsafe { complete::<F, T>(ptr, Err(Error::aborted()), false) };
     }
     let eager_first_step = !snapshot.has(STARTED) && current::eager_depth() > 0;
+    if snapshot.has(WAITER) {
+        // The last suspension's waiter is stale now; an await still pending
+        // records itself again during this poll.
+        header.slot.lock().waiter = None;
+        header.state.clear_flag(WAITER);
+    }
     if !snapshot.has(STARTED) {
         if let Some(err) = super::cancel::take_delivery(header) {
             // asyncio A01: a task cancelled before its first step never runs.
