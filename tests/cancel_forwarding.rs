@@ -325,3 +325,50 @@ fn wait_done_does_not_forward() {
         });
     }
 }
+
+/// A task that polled a join once (a losing `select!` branch) and moved on
+/// is no longer waiting on it: `cancel()` reaches the task's current await,
+/// not the stale join (asyncio clears `_fut_waiter` at every step).
+#[test]
+fn stale_waiter_is_not_forwarded_to() {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// Polls the inner future once and is done, whatever it returned.
+    struct PollOnce<'a, F>(&'a mut F);
+    impl<F: Future + Unpin> Future for PollOnce<'_, F> {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            let _ = Pin::new(&mut *self.0).poll(cx);
+            Poll::Ready(())
+        }
+    }
+
+    for (flavour, rt) in both() {
+        let out = rt
+            .block_on(async move {
+                let b = ravel::spawn(async {
+                    ravel::sleep(Duration::from_secs(3600)).await?;
+                    Ok(())
+                });
+                let b_ref = b.as_task_ref().clone();
+                let started = ravel::Promise::new();
+                let s = started.clone();
+                let outer = ravel::spawn(async move {
+                    let mut b = b;
+                    PollOnce(&mut b).await; // registers b as the waiter, once
+                    s.set_result(())?;
+                    let r = ravel::sleep(Duration::from_secs(3600)).await;
+                    drop(b);
+                    r
+                });
+                started.clone().await?;
+                assert!(outer.cancel());
+                let err = outer.await.unwrap_err();
+                ravel::yield_now().await?;
+                Ok((err.is_cancelled(), b_ref.cancelling(), b_ref.cancelled()))
+            })
+            .unwrap();
+        assert_eq!(out, (true, 0, false), "{flavour}: the outer sleep is cancelled, b is not");
+    }
+}
