@@ -1,0 +1,361 @@
+//! Writes `docs/benchmarks.md` and `docs/benchmarks.svg` from criterion's
+//! output (`target/criterion/<group>/<workload>/<runtime>/new/estimates.json`,
+//! median point estimate), `target/ravel-bench/run.json` (written by the
+//! bench) and `target/ravel-bench/memory.json` (written by the `memory` bin).
+//! `bench/report-notes.md`, if present, is appended verbatim (profiles and
+//! explanations that must survive regeneration).
+//!
+//! `cargo run -p ravel-bench --bin report`
+
+use plotters::prelude::*;
+use ravel_bench::{workloads, Group, RavelRt, GROUPS};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// One compared workload.
+struct Row {
+    group: Group,
+    name: &'static str,
+    about: &'static str,
+    target: Option<f64>,
+    tokio: Option<f64>,
+    ravel: Option<f64>,
+}
+
+impl Row {
+    fn ratio(&self) -> Option<f64> {
+        Some(self.ravel? / self.tokio?)
+    }
+
+    fn verdict(&self) -> &'static str {
+        match (self.target, self.ratio()) {
+            (Some(t), Some(r)) if r <= t => "met",
+            (Some(_), Some(_)) => "**not met**",
+            (Some(_), None) => "no data",
+            (None, _) => "",
+        }
+    }
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    serde_json::from_str(&fs::read_to_string(path).ok()?).ok()
+}
+
+/// Every `new/estimates.json` under `dir`, keyed by criterion's full id.
+fn collect_medians(dir: &Path, out: &mut BTreeMap<String, f64>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if !p.is_dir() {
+            continue;
+        }
+        if p.file_name().is_some_and(|n| n == "new") {
+            let (Some(bench), Some(est)) = (read_json(&p.join("benchmark.json")), read_json(&p.join("estimates.json")))
+            else {
+                continue;
+            };
+            if let (Some(id), Some(median)) = (bench["full_id"].as_str(), est["median"]["point_estimate"].as_f64()) {
+                out.insert(id.to_string(), median);
+            }
+        } else {
+            collect_medians(&p, out);
+        }
+    }
+}
+
+fn fmt_ns(ns: Option<f64>) -> String {
+    match ns {
+        None => "—".to_string(),
+        Some(ns) if ns >= 1e9 => format!("{:.3} s", ns / 1e9),
+        Some(ns) if ns >= 1e6 => format!("{:.3} ms", ns / 1e6),
+        Some(ns) if ns >= 1e3 => format!("{:.2} µs", ns / 1e3),
+        Some(ns) => format!("{ns:.0} ns"),
+    }
+}
+
+fn fmt_ratio(r: Option<f64>) -> String {
+    r.map_or_else(|| "—".to_string(), |r| format!("{r:.2}"))
+}
+
+fn tokio_version(root: &Path) -> String {
+    let lock = fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
+    let mut lines = lock.lines();
+    while let Some(l) = lines.next() {
+        if l == "name = \"tokio\"" {
+            if let Some(v) = lines.next().and_then(|v| v.strip_prefix("version = ")) {
+                return v.trim_matches('"').to_string();
+            }
+        }
+    }
+    "unknown".to_string()
+}
+
+fn command_output(cmd: &str, args: &[&str], dir: &Path) -> Option<String> {
+    let out = std::process::Command::new(cmd).args(args).current_dir(dir).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn oversubscribed(group: &Group, cores: usize) -> bool {
+    group.workers > cores
+}
+
+fn draw_chart(rows: &[&Row], path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let n = rows.len() as i32;
+    let height = 90 + 17 * rows.len() as u32;
+    let root = SVGBackend::new(path, (960, height)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let ratios: Vec<f64> = rows.iter().filter_map(|r| r.ratio()).collect();
+    let lo = ratios.iter().copied().fold(1.0f64, f64::min).min(0.5) * 0.8;
+    let hi = ratios.iter().copied().fold(1.0f64, f64::max).max(2.0) * 1.25;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Ravel / Tokio median time (log scale; < 1 = Ravel faster)", ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(330)
+        .build_cartesian_2d((lo..hi).log_scale(), (0..n).into_segmented())?;
+    let labels: Vec<String> = rows.iter().map(|r| format!("{}/{}", r.group.name, r.name)).collect();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(rows.len())
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) if (0..n).contains(i) => labels[(n - 1 - i) as usize].clone(),
+            _ => String::new(),
+        })
+        .x_desc("ratio Ravel/Tokio")
+        .x_label_formatter(&|x| format!("{x:.2}"))
+        .label_style(("sans-serif", 12))
+        .draw()?;
+    chart.draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
+        let ratio = r.ratio()?;
+        let color = if ratio <= r.target.unwrap_or(1.0) { RGBColor(46, 139, 87) } else { RGBColor(205, 62, 62) };
+        // Row 0 at the top.
+        let i = n - 1 - i as i32;
+        let mut bar =
+            Rectangle::new([(lo, SegmentValue::Exact(i)), (ratio, SegmentValue::Exact(i + 1))], color.filled());
+        bar.set_margin(2, 2, 0, 0);
+        Some(bar)
+    }))?;
+    chart.draw_series(LineSeries::new(
+        [(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Exact(n))],
+        BLACK.stroke_width(2),
+    ))?;
+    root.present()?;
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize()?;
+    let target = ravel_bench::target_dir();
+    let mut medians = BTreeMap::new();
+    collect_medians(&target.join("criterion"), &mut medians);
+    if medians.is_empty() {
+        return Err(format!(
+            "no criterion results under {}: run `cargo bench -p ravel-bench` first",
+            target.join("criterion").display()
+        )
+        .into());
+    }
+    let run = read_json(&target.join("ravel-bench/run.json"));
+    let memory = read_json(&target.join("ravel-bench/memory.json"));
+    let (cores, cpu) = ravel_bench::machine();
+    let quick = run.as_ref().and_then(|r| r["quick"].as_bool()).unwrap_or(false);
+
+    let wls = workloads::<RavelRt>();
+    let mut rows = Vec::new();
+    for g in GROUPS {
+        for wl in wls.iter().filter(|w| w.class == g.class) {
+            let id = |rt: &str| format!("{}/{}/{}", g.name, wl.name, rt);
+            rows.push(Row {
+                group: *g,
+                name: wl.name,
+                about: wl.about,
+                target: if g.workers == 2 { wl.target } else { None },
+                tokio: medians.get(&id("tokio")).copied(),
+                ravel: medians.get(&id("ravel")).copied(),
+            });
+        }
+    }
+
+    let docs = root.join("docs");
+    fs::create_dir_all(&docs)?;
+    let charted: Vec<&Row> = rows.iter().filter(|r| r.ratio().is_some()).collect();
+    draw_chart(&charted, &docs.join("benchmarks.svg"))?;
+
+    let mut md = String::new();
+    writeln!(md, "# Ravel vs Tokio benchmarks\n")?;
+    writeln!(md, "<!-- Generated by `cargo run -p ravel-bench --bin report`; do not edit by hand. -->\n")?;
+    if quick {
+        writeln!(
+            md,
+            "> **Quick-mode numbers** (`RAVEL_BENCH_QUICK=1`: ~10 short samples per workload). They prove the \
+             harness runs end to end; they are not the measurement. Regenerate after a full `cargo bench -p ravel-bench`.\n"
+        )?;
+    }
+    let date = run.as_ref().and_then(|r| r["date"].as_str()).unwrap_or("unknown").to_string();
+    let args = run
+        .as_ref()
+        .and_then(|r| r["args"].as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    writeln!(md, "## Setup\n")?;
+    writeln!(md, "- Machine: {cores} logical cores, {cpu}")?;
+    writeln!(md, "- Benchmarks run: {date}; report generated: {}", ravel_bench::utc_now())?;
+    writeln!(md, "- Tokio {}, criterion 0.8; Ravel at commit `{}`", tokio_version(&root), {
+        command_output("git", &["rev-parse", "--short", "HEAD"], &root).unwrap_or_else(|| "unknown".into())
+    })?;
+    if let Some(v) = command_output("rustc", &["--version"], &root) {
+        writeln!(md, "- {v}")?;
+    }
+    writeln!(md, "- Criterion bench arguments of that run: `{args}`")?;
+    writeln!(md, "\nReproduce (from the workspace root):\n")?;
+    writeln!(md, "```sh")?;
+    writeln!(md, "cargo bench -p ravel-bench                         # full suite (~10 min on 2 cores)")?;
+    writeln!(md, "RAVEL_BENCH_QUICK=1 cargo bench -p ravel-bench     # every workload briefly, results asserted")?;
+    writeln!(md, "cargo run --release -p ravel-bench --bin memory    # memory per idle task")?;
+    writeln!(md, "cargo run -p ravel-bench --bin report              # this file and benchmarks.svg")?;
+    writeln!(md, "```\n")?;
+    writeln!(
+        md,
+        "One criterion run holds both runtimes: ids `<group>/<workload>/tokio` and `<group>/<workload>/ravel`. \
+         Each workload is written once against an adapter trait (`bench/src/lib.rs`); completion is signalled \
+         with `std::sync::mpsc`/atomics and channels are `futures-channel`, so only the scheduler differs. \
+         Runtimes are built once per group, outside the measured loops, with the same explicit worker count. \
+         Every iteration's result is asserted. Medians of criterion's estimates; ratio = Ravel / Tokio \
+         (lower is better).\n"
+    )?;
+    writeln!(md, "**`block_on` differs.** Tokio's multi-thread `block_on` runs the future on the calling thread, which is not a worker: its spawns go through the global inject queue. Ravel's `block_on` runs the future *as a task on a worker*: its spawns are worker-local (and eager when eager start is on). Workloads named `*_in_task` run the same body inside a task spawned from `block_on`, so both runtimes spawn from a worker. `ping_pong` and `chained_spawn` already spawn a single task from `block_on` and do all their work inside it, as in Tokio's suite.\n")?;
+    writeln!(md, "Tokio's `busy1`/`busy2` background load is relative to the worker count (2×workers yield+stall loops; `workers` stall chains): the `w4` group has Tokio 1.54's exact parameters (8 and 4).\n")?;
+    writeln!(md, "![ratios](benchmarks.svg)\n")?;
+
+    // Targets summary.
+    let unmet: Vec<&Row> = rows.iter().filter(|r| r.verdict() == "**not met**").collect();
+    let met = rows.iter().filter(|r| r.verdict() == "met").count();
+    writeln!(md, "## Targets (2 workers)\n")?;
+    writeln!(
+        md,
+        "Median ratio Ravel/Tokio at 2 workers: ≤ 1.00 on every mirrored workload, timers, cancellation, \
+         TaskGroup vs JoinSet and to_thread vs spawn_blocking; ≤ 0.50 on the eager set's ready-future spawns, \
+         round trip and the 0.9 / 0.99 cache mixes. Applied to both the `block_on` and the `_in_task` variant.\n"
+    )?;
+    writeln!(md, "{met} met, {} not met{}.\n", unmet.len(), if quick { " (quick-mode numbers)" } else { "" })?;
+    if !unmet.is_empty() {
+        writeln!(md, "| workload | ratio | target |\n|---|---:|---:|")?;
+        for r in &unmet {
+            writeln!(
+                md,
+                "| {}/{} | {} | ≤ {:.2} |",
+                r.group.name,
+                r.name,
+                fmt_ratio(r.ratio()),
+                r.target.unwrap_or(1.0)
+            )?;
+        }
+        writeln!(md)?;
+    }
+
+    for g in GROUPS {
+        let over = oversubscribed(g, cores);
+        let eager = if g.eager { ", Ravel with `eager_tasks(true)`, Tokio unchanged" } else { "" };
+        writeln!(
+            md,
+            "## `{}`: {} worker{}{}{}\n",
+            g.name,
+            g.workers,
+            if g.workers == 1 { "" } else { "s" },
+            eager,
+            if over { " — **oversubscribed** (more workers than cores)" } else { "" }
+        )?;
+        writeln!(md, "| workload | workers | Tokio median | Ravel median | Ravel/Tokio | target | |")?;
+        writeln!(md, "|---|---:|---:|---:|---:|---:|---|")?;
+        for r in rows.iter().filter(|r| r.group.name == g.name) {
+            writeln!(
+                md,
+                "| `{}` | {} | {} | {} | {} | {} | {} |",
+                r.name,
+                g.workers,
+                fmt_ns(r.tokio),
+                fmt_ns(r.ravel),
+                fmt_ratio(r.ratio()),
+                r.target.map_or_else(String::new, |t| format!("≤ {t:.2}")),
+                r.verdict()
+            )?;
+        }
+        writeln!(md)?;
+    }
+
+    writeln!(md, "## Memory per idle task\n")?;
+    match &memory {
+        None => writeln!(md, "Not measured yet: run `cargo run --release -p ravel-bench --bin memory`.\n")?,
+        Some(m) => {
+            writeln!(
+                md,
+                "{} tasks spawned from inside the runtime ({} workers, handles dropped), each parked on a 1 h sleep; \
+                 growth of live heap bytes (counting global allocator) divided by the task count. *Cold*: first \
+                 batch on a fresh runtime (includes one-time growth of queues and timer structures); *warm*: a \
+                 second batch on the same runtime. Measured {}.\n",
+                m["tasks"],
+                m["workers"],
+                m["date"].as_str().unwrap_or("?")
+            )?;
+            writeln!(
+                md,
+                "| runtime | cold bytes/task | warm bytes/task | warm allocations/task | blocks allocated per task |\n\
+                 |---|---:|---:|---:|---|"
+            )?;
+            let rows = m["rows"].as_array().cloned().unwrap_or_default();
+            for r in &rows {
+                writeln!(
+                    md,
+                    "| {} | {:.0} | {:.0} | {:.2} | {} |",
+                    r["runtime"].as_str().unwrap_or("?"),
+                    r["cold_bytes_per_task"].as_f64().unwrap_or(f64::NAN),
+                    r["warm_bytes_per_task"].as_f64().unwrap_or(f64::NAN),
+                    r["warm_allocs_per_task"].as_f64().unwrap_or(f64::NAN),
+                    r["per_task_allocation_sizes"]
+                        .as_array()
+                        .map(|a| a.iter().map(|v| format!("{v} B")).collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default()
+                )?;
+            }
+            let warm =
+                |rt: &str| rows.iter().find(|r| r["runtime"] == rt).and_then(|r| r["warm_bytes_per_task"].as_f64());
+            if let (Some(t), Some(r)) = (warm("tokio"), warm("ravel")) {
+                writeln!(
+                    md,
+                    "\nTarget (Ravel ≤ Tokio, warm): {} ({:.0} vs {:.0} bytes).",
+                    if r <= t { "met" } else { "**not met**" },
+                    r,
+                    t
+                )?;
+            }
+            writeln!(md)?;
+        }
+    }
+
+    writeln!(md, "## Workloads\n")?;
+    writeln!(md, "| workload | set | what one iteration does |\n|---|---|---|")?;
+    let mut seen = std::collections::HashSet::new();
+    for r in &rows {
+        if seen.insert((r.group.class, r.name)) {
+            let set = match r.group.class {
+                ravel_bench::Class::Scheduler => "scheduler (w2, w4)",
+                ravel_bench::Class::OneWorker => "1 worker (w1)",
+                ravel_bench::Class::Eager => "eager (w2_eager, w4_eager)",
+            };
+            writeln!(md, "| `{}` | {set} | {} |", r.name, r.about)?;
+        }
+    }
+    writeln!(md)?;
+
+    if let Ok(notes) = fs::read_to_string(root.join("bench/report-notes.md")) {
+        writeln!(md, "{}", notes.trim_end())?;
+    }
+
+    fs::write(docs.join("benchmarks.md"), md)?;
+    println!("wrote {} and {}", docs.join("benchmarks.md").display(), docs.join("benchmarks.svg").display());
+    Ok(())
+}
