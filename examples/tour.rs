@@ -3,14 +3,15 @@
 //!
 //! Run it with `cargo run --release --example tour`.
 
-use ravel::{current_task, sleep, spawn, task, yield_now, Error, Result};
+use ravel::{current_task, sleep, spawn, task, Error, Promise, Result};
 use std::time::{Duration, Instant};
 
 /// A worker that holds a "connection" and, when cancelled, closes it with an
 /// async step before re-raising the cancellation, as an asyncio coroutine
 /// would in `except CancelledError: await conn.close(); raise`.
-async fn worker(id: u32) -> Result<u32> {
+async fn worker(id: u32, started: Promise<()>) -> Result<u32> {
     println!("  worker {id}: connected, waiting for work");
+    started.set_result(())?;
     match sleep(Duration::from_secs(3600)).await {
         Ok(()) => Ok(id),
         Err(e) if e.is_cancelled() => {
@@ -25,8 +26,9 @@ async fn worker(id: u32) -> Result<u32> {
 }
 
 /// A task that catches one cancellation, uncancels, and finishes its job.
-async fn stubborn() -> Result<&'static str> {
+async fn stubborn(started: Promise<()>) -> Result<&'static str> {
     let me = current_task().expect("inside a task");
+    started.set_result(())?;
     if let Err(e) = sleep(Duration::from_secs(3600)).await {
         assert!(e.is_cancelled());
         println!("  stubborn: cancelled once (cancelling={}), declining", me.cancelling());
@@ -46,8 +48,12 @@ async fn lookup(key: u32) -> Result<u32> {
 
 async fn tour() -> Result<()> {
     println!("1. Cancellation with async cleanup");
-    let workers: Vec<_> = (1..=3).map(|i| spawn(worker(i))).collect();
-    yield_now().await?; // let them start
+    let started: Vec<Promise<()>> = (1..=3).map(|_| Promise::new()).collect();
+    let workers: Vec<_> = (1..=3).zip(&started).map(|(i, s)| spawn(worker(i, s.clone()))).collect();
+    // Let them start: a task cancelled before its first step never runs at all.
+    for s in started {
+        s.await?;
+    }
     for (i, w) in workers.iter().enumerate() {
         w.cancel_with(format!("shutdown #{}", i + 1));
     }
@@ -57,8 +63,9 @@ async fn tour() -> Result<()> {
     }
 
     println!("2. Cancel counters: a task may catch a cancellation and uncancel");
-    let t = spawn(stubborn());
-    yield_now().await?;
+    let started = Promise::new();
+    let t = spawn(stubborn(started.clone()));
+    started.await?;
     t.cancel();
     println!("  after cancel(): cancelling() = {}", t.cancelling());
     let tr = t.as_task_ref().clone();
@@ -82,7 +89,10 @@ async fn tour() -> Result<()> {
     println!("  {hits} of 10 lookups were done when spawn returned; sum = {total}; took {:?}", start.elapsed());
 
     println!("4. A task left running when main returns is cancelled by ravel::run");
-    let leftover = spawn(async {
+    let started = Promise::new();
+    let signal = started.clone();
+    let leftover = spawn(async move {
+        signal.set_result(())?;
         match sleep(Duration::from_secs(3600)).await {
             Err(e) if e.is_cancelled() => {
                 println!("  leftover: cancelled by run's shutdown, cleaning up");
@@ -92,7 +102,7 @@ async fn tour() -> Result<()> {
         }
     });
     drop(leftover); // detached: the runtime still owns it
-    yield_now().await?;
+    started.await?;
     Ok(())
 }
 
