@@ -492,3 +492,20 @@ fn submit_back_from_to_thread_closure() {
         assert!(out, "{flavour}");
     }
 }
+
+/// K07, cancelled before its first step: the task never runs, and the
+/// concurrent future reports a cancellation (not a runtime error).
+#[test]
+fn k07_cancelled_before_first_step() {
+    let rt = ravel_tests::current_thread();
+    // Nobody drives the current-thread runtime yet, so the task cannot start.
+    let f = ravel::run_coroutine_threadsafe(async { Ok(1) }, rt.handle()).unwrap();
+    assert!(f.task().unwrap().cancel());
+    // Drive the runtime until the task has ended.
+    let task = f.task().unwrap().clone();
+    rt.block_on(async move { task.wait_done().await }).unwrap();
+    assert!(f.task().unwrap().cancelled());
+    let err = f.result(Some(std::time::Duration::from_secs(5))).unwrap_err();
+    assert!(err.is_cancelled(), "got {err:?}");
+    assert!(f.cancelled());
+}

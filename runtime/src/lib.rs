@@ -48,6 +48,7 @@ mod reactor;
 mod run;
 pub mod runtime;
 mod scheduler;
+#[cfg(unix)]
 mod sigint;
 mod sync;
 pub mod task;

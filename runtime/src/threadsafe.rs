@@ -76,14 +76,20 @@ where
         task: std::sync::OnceLock::new(),
     });
     let cf = ConcurrentFuture { inner, handle: handle.clone() };
-    // Completes `cf` with the task's outcome, or with a runtime-closed error
-    // if the task's future is dropped unfinished (aborted at shutdown, even
-    // before its first poll), so a waiting `result()` is always released.
+    // Completes `cf` with the task's outcome; if the task's future is dropped
+    // unfinished, a waiting `result()` is still released: with a
+    // runtime-closed error at shutdown, else with a cancellation (the task
+    // was cancelled before its first step, or aborted).
     struct Complete<T>(Option<ConcurrentFuture<T>>);
     impl<T> Drop for Complete<T> {
         fn drop(&mut self) {
             if let Some(cf) = self.0.take() {
-                cf.complete(Err(Error::runtime_closed("the runtime shut down before the coroutine finished")));
+                let error = if cf.handle.shared().is_shutdown() {
+                    Error::runtime_closed("the runtime shut down before the coroutine finished")
+                } else {
+                    Error::cancelled(None::<String>)
+                };
+                cf.complete(Err(error));
             }
         }
     }

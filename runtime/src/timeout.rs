@@ -284,10 +284,8 @@ impl Inner {
         let waker = Waker::from(Arc::new(Expiry { inner: self.clone(), generation }));
         let shared = handle.shared().clone();
         let shard = shared.timer_shard();
-        let (key, wake_driver) = shared.timers.insert(shard, when, waker);
-        if wake_driver {
-            shared.wake_driver();
-        }
+        let (key, wake) = shared.timers.insert(shard, when, waker);
+        shared.timer_registered(wake);
         st.timer = Some((handle, shard, key));
     }
 

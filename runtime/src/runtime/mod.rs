@@ -129,7 +129,10 @@ impl Runtime {
             return Err(Error::invalid_state("ravel::run() cannot be called from a running event loop"));
         }
         let _enter = current::enter_runtime(self.handle.clone());
+        #[cfg(unix)]
         let sigint = crate::sigint::SigintGuard::install();
+        #[cfg(not(unix))]
+        let sigint: Option<NoSigint> = None;
         // Every `run` shares one context, as asyncio's Runner does: what main
         // sets is seen by the next run's main.
         let ctx = self.run_context.lock().take().unwrap_or_else(Context::current);
@@ -239,10 +242,22 @@ impl Runtime {
         shared.blocking.shutdown(deadline);
         if let Some(queue) = self.local_queue.lock().take() {
             while let Some(task) = queue.pop() {
-                drop(task);
+                task.run_or_drop();
             }
         }
         shared.shutdown_tasks();
+    }
+}
+
+/// Ctrl-C handling is Unix-only for now (`sigaction`).
+#[cfg(not(unix))]
+struct NoSigint;
+
+#[cfg(not(unix))]
+impl NoSigint {
+    fn target(&self, _: TaskRef) {}
+    fn finish(self) -> usize {
+        0
     }
 }
 

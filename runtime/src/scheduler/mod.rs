@@ -204,7 +204,20 @@ impl Shared {
                 drop(driver);
                 self.timers.process(Instant::now());
             }
-            None => parker.park_condvar(),
+            None => parker.park_condvar(self.timers.next_deadline()),
+        }
+    }
+
+    /// A timer was registered: make sure some worker will fire it.
+    pub(crate) fn timer_registered(&self, wake: crate::time::TimerWake) {
+        match wake {
+            crate::time::TimerWake::No => {}
+            // The parked worker sleeps past the new deadline: interrupt it.
+            crate::time::TimerWake::Driver => self.wake_driver(),
+            // Nobody is parked in the reactor: wake a sleeping worker so it
+            // takes the reactor (and this deadline as its timeout). Workers
+            // that are all busy poll the timers between tasks.
+            crate::time::TimerWake::Anyone => self.notify_parked(),
         }
     }
 
@@ -231,7 +244,7 @@ impl Shared {
     pub(crate) fn shutdown_tasks(&self) {
         while !self.injector.is_empty() {
             if let crossbeam_deque::Steal::Success(task) = self.injector.steal() {
-                drop(task);
+                task.run_or_drop();
             }
         }
         // Dropping futures may spawn or wake; the registry is closed, so new
@@ -249,7 +262,7 @@ impl Shared {
             }
         }
         while let crossbeam_deque::Steal::Success(task) = self.injector.steal() {
-            drop(task);
+            task.run_or_drop();
         }
     }
 
@@ -270,7 +283,7 @@ impl Shared {
         };
         let flags = crate::task::state::NOTIFIED | crate::task::state::CALLBACK;
         let [registry_ref, handle_ref, runner] =
-            RawTask::new(future, crate::context::Context::current(), TaskId::next(), self.clone(), flags);
+            RawTask::new(future, crate::context::Context::current(), TaskId::next_callback(), self.clone(), flags);
         drop(registry_ref);
         handle_ref.header().state.unset_join_interest();
         drop(handle_ref);

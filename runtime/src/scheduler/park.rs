@@ -35,8 +35,9 @@ impl Parker {
         self.state.store(EMPTY, SeqCst);
     }
 
-    /// Parks on the condvar until unparked.
-    pub(crate) fn park_condvar(&self) {
+    /// Parks on the condvar until unparked, or until `deadline` (the next
+    /// timer: the worker then goes back to take the reactor and fire it).
+    pub(crate) fn park_condvar(&self, deadline: Option<std::time::Instant>) {
         if self.state.compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst).is_ok() {
             return;
         }
@@ -46,7 +47,16 @@ impl Parker {
             return;
         }
         loop {
-            self.condvar.wait(&mut guard);
+            match deadline {
+                Some(deadline) => {
+                    if self.condvar.wait_until(&mut guard, deadline).timed_out() {
+                        // Back to EMPTY; an unpark racing the timeout is consumed.
+                        self.state.store(EMPTY, SeqCst);
+                        return;
+                    }
+                }
+                None => self.condvar.wait(&mut guard),
+            }
             if self.state.compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst).is_ok() {
                 return;
             }

@@ -136,9 +136,11 @@ impl Local {
     }
 
     fn drain(&self) {
-        drop(self.lifo.take());
+        if let Some(task) = self.lifo.take() {
+            task.run_or_drop();
+        }
         while let Some(task) = self.queue.pop() {
-            drop(task);
+            task.run_or_drop();
         }
     }
 }

@@ -15,8 +15,9 @@
 //!
 //! asyncio throws `CancelledError` into the coroutine at its suspension
 //! point. Rust cannot throw into a future, so every Ravel awaitable (a
-//! "leaf": sleep, task join, promise, yield, I/O, locks, queues, `to_thread`,
-//! and [`cancellable`]) delivers instead, by this rule:
+//! "leaf": `sleep`, `yield_now`, task join, `wait_done`, `Promise`,
+//! `to_thread`, `gather`, `shield`, `wait`, `as_completed`, a task group's
+//! exit wait, and [`cancellable`]) delivers instead, by this rule:
 //!
 //! * A leaf that is ready on its **first** poll returns its value, even with
 //!   a cancellation pending (asyncio does not suspend on a done future, A10).
@@ -26,6 +27,13 @@
 //!
 //! A leaf that awaits a task (or a promise) forwards a pending cancellation
 //! to it and keeps waiting for its outcome (asyncio's `_fut_waiter`).
+//!
+//! The cooperative budget is the one exception to "ready on the first poll
+//! returns the value": once the running task has made [`current::BUDGET`]
+//! leaf polls, the next leaf yields (a suspension, so it delivers a pending
+//! cancellation) even if its value is ready, so a task looping on ready
+//! leaves cannot starve its worker. Leaves that forward do so before the
+//! budget can force that yield.
 
 use super::raw::{self, CancelTarget, Header, RawTask, Waiter};
 use super::state::Request;

@@ -2,7 +2,7 @@
 //!
 //! # The task protocol
 //!
-//! A task is one heap allocation (`raw::Cell`): a [`Header`](raw::Header)
+//! A task is one heap allocation (`raw::Cell`): a header (`raw::Header`)
 //! at offset 0, then the future and, once it ends, its output, in the same
 //! slot (`Stage`). Everything else reaches it through a type-erased pointer
 //! to the header and a per-type vtable.
@@ -21,6 +21,8 @@
 //! | `OUTPUT_TAKEN` | a reader claimed the output | `Task::result` / `.await` | never |
 //! | `ABORT` | drop the future at the next scheduling point | `abort`, shutdown | never |
 //! | `STARTED` | the future has been polled | the runner | never |
+//! | `CALLBACK` | a `call_soon` entry, not a task: unregistered, no current task while it runs | creation | never |
+//! | `WAITER` | a waiter (`_fut_waiter`) was recorded during a poll | the awaiting leaf | the runner, at the next poll |
 //!
 //! Who may touch what: the future and the stage belong to whoever set
 //! `RUNNING` (one thread at a time, by the CAS in `transition_to_running`);
@@ -53,6 +55,14 @@
 //! waiter (`_fut_waiter`) live in the header's `slot` lock; every writer of
 //! the cancel word except completion's `fetch_or(DONE)` holds that lock.
 //!
+//! ## Waiters
+//!
+//! A leaf that awaits a task, a promise or a gather records it as the task's
+//! waiter, so `cancel()` forwards there (asyncio `_fut_waiter`). The record
+//! lasts one suspension: the next poll clears it (only when `WAITER` is set,
+//! so tasks that never await one pay nothing) and a leaf still pending
+//! records itself again.
+//!
 //! ## Delivery
 //!
 //! Rust cannot throw into a suspended future, so a pending cancellation is
@@ -81,6 +91,13 @@ impl TaskId {
     pub(crate) fn next() -> TaskId {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         TaskId(NonZeroU64::new(NEXT.fetch_add(1, Ordering::Relaxed)).expect("task id overflow"))
+    }
+
+    /// An id for a `call_soon` entry: its own range, so task ids (and the
+    /// default `Task-<id>` names) have no gaps from callbacks.
+    pub(crate) fn next_callback() -> TaskId {
+        static NEXT: AtomicU64 = AtomicU64::new(1 << 62);
+        TaskId(NonZeroU64::new(NEXT.fetch_add(1, Ordering::Relaxed)).expect("callback id overflow"))
     }
 
     /// The id as a number.

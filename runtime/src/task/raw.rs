@@ -177,6 +177,20 @@ impl RawTask {
         std::mem::forget(self);
     }
 
+    /// Whether this is a `call_soon` callback entry rather than a task.
+    pub(crate) fn is_callback(&self) -> bool {
+        self.header().state.load().has(CALLBACK)
+    }
+
+    /// A queue entry found when the runtime shuts down: a `call_soon`
+    /// callback still runs (it is never silently lost); a task's entry is
+    /// dropped (the task itself is ended by the shutdown).
+    pub(crate) fn run_or_drop(self) {
+        if self.is_callback() {
+            self.run();
+        }
+    }
+
     /// Runs a queue entry (`Notified`), consuming its reference.
     pub(crate) fn run(self) {
         let this = ManuallyDrop::new(self);

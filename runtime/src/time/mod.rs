@@ -26,8 +26,19 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use wheel::{TimerKey, Wheel};
 
-/// No worker is parked in the reactor: registrars need not interrupt.
+/// No worker is parked in the reactor.
 const NOBODY_PARKED: u64 = 0;
+
+/// Who must be woken after a timer is registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimerWake {
+    /// The worker parked in the reactor wakes in time already.
+    No,
+    /// The worker parked in the reactor sleeps past the new deadline.
+    Driver,
+    /// No worker is parked in the reactor.
+    Anyone,
+}
 
 pub(crate) struct Timers {
     shards: Box<[Mutex<Wheel>]>,
@@ -51,12 +62,24 @@ impl Timers {
         u64::try_from(ms).unwrap_or(u64::MAX - 1).max(1)
     }
 
-    /// Registers a timer; returns true if the parked worker must be woken
-    /// to honour the new, earlier deadline.
-    pub(crate) fn insert(&self, shard: usize, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
+    /// Registers a timer, and says who must be woken to honour it: pass the
+    /// answer to `Shared::timer_registered`.
+    pub(crate) fn insert(&self, shard: usize, deadline: Instant, waker: Waker) -> (TimerKey, TimerWake) {
         let key = self.shards[shard].lock().insert(deadline, waker);
-        let wake = self.tick_of(deadline) < self.wake_at.load(SeqCst);
+        let wake_at = self.wake_at.load(SeqCst);
+        let wake = if wake_at == NOBODY_PARKED {
+            TimerWake::Anyone
+        } else if self.tick_of(deadline) < wake_at {
+            TimerWake::Driver
+        } else {
+            TimerWake::No
+        };
         (key, wake)
+    }
+
+    /// The earliest timer deadline, for a worker parking outside the reactor.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.shards.iter().filter_map(|s| s.lock().next_deadline()).min()
     }
 
     fn update(&self, shard: usize, key: TimerKey, waker: &Waker) -> bool {
@@ -215,10 +238,8 @@ impl Future for Sleep {
                     let (key, wake) = timers.insert(entry.shard, deadline, cx.waker().clone());
                     let handle = entry.handle.clone();
                     let shard = entry.shard;
+                    handle.shared().timer_registered(wake);
                     this.entry = Some(Entry { handle, shard, key });
-                    if wake {
-                        this.entry.as_ref().unwrap().handle.shared().wake_driver();
-                    }
                 }
             }
             None => {
@@ -226,9 +247,7 @@ impl Future for Sleep {
                     Handle::try_current().expect("ravel::sleep polled outside of a Ravel runtime (no timer driver)");
                 let shard = handle.shared().timer_shard();
                 let (key, wake) = handle.shared().timers.insert(shard, deadline, cx.waker().clone());
-                if wake {
-                    handle.shared().wake_driver();
-                }
+                handle.shared().timer_registered(wake);
                 this.entry = Some(Entry { handle, shard, key });
             }
         }
