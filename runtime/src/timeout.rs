@@ -54,6 +54,11 @@ struct State {
     timer: Option<(Handle, usize, TimerKey)>,
     /// Bumped on every reschedule, so a stale expiry does nothing.
     generation: u64,
+    /// The deadline is in the timer wheel (or its expiry queued). Arming
+    /// waits for the body's first suspension: a body that finishes without
+    /// suspending never touches the timers, and an expiry could not have
+    /// reached it anyway (asyncio's expiry is a scheduled callback too).
+    armed: bool,
 }
 
 struct Inner {
@@ -141,6 +146,7 @@ impl Timeout {
                     snapshot: 0,
                     timer: None,
                     generation: 0,
+                    armed: false,
                 }),
             }),
         }
@@ -151,7 +157,7 @@ impl Timeout {
     /// entered"), and only inside a task ("Timeout should be used inside a
     /// task").
     pub fn run<F: Future<Output = Result<T>>, T>(&self, future: F) -> TimeoutFuture<F> {
-        TimeoutFuture { timeout: self.clone(), future, entered: false, done: false }
+        TimeoutFuture { timeout: self.clone(), future, entered: false, armed: false, done: false }
     }
 
     /// The deadline; `None` if there is none.
@@ -176,7 +182,9 @@ impl Timeout {
             other => return Err(Error::invalid_state(format!("Cannot change state of {} Timeout", other.name()))),
         }
         st.when = when;
-        self.inner.schedule(&mut st);
+        if st.armed {
+            self.inner.schedule(&mut st);
+        }
         Ok(())
     }
 
@@ -191,8 +199,16 @@ impl Timeout {
         st.snapshot = task.cancelling();
         st.task = Some(task);
         st.phase = Phase::Active;
-        self.inner.schedule(&mut st);
         Ok(())
+    }
+
+    /// The body suspended for the first time: put the deadline in the wheel.
+    fn arm(&self) {
+        let mut st = self.inner.state.lock();
+        if st.phase == Phase::Active && !st.armed {
+            st.armed = true;
+            self.inner.schedule(&mut st);
+        }
     }
 
     /// `__aexit__`.
@@ -342,6 +358,7 @@ pin_project_lite::pin_project! {
         #[pin]
         future: F,
         entered: bool,
+        armed: bool,
         done: bool,
     }
 
@@ -379,7 +396,13 @@ impl<F: Future<Output = Result<T>>, T> Future for TimeoutFuture<F> {
         }
         let out = match this.future.poll(cx) {
             Poll::Ready(out) => out,
-            Poll::Pending => return Poll::Pending,
+            Poll::Pending => {
+                if !*this.armed {
+                    *this.armed = true;
+                    this.timeout.arm();
+                }
+                return Poll::Pending;
+            }
         };
         *this.done = true;
         Poll::Ready(this.timeout.exit(out))
