@@ -202,6 +202,7 @@ impl Core {
     }
 
     fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Result<Outcome>> {
+        cancel::clear_stale_waiter();
         if self.suspended || !self.shared.done() {
             // Would suspend, or resuming: a pending cancellation of the
             // awaiting task cancels the gather (its children); if the gather

@@ -35,6 +35,7 @@ impl Future for YieldNow {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         // A yield consumes budget too, but never needs a forced yield of its own.
         crate::current::consume_budget();
+        cancel::clear_stale_waiter();
         if let Some(err) = cancel::deliver() {
             return Poll::Ready(Err(err));
         }

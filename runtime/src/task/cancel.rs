@@ -100,7 +100,12 @@ pub(crate) fn uncancel(header: &Header) -> u32 {
 /// must not complete, so that a task looping on always-ready leaves still
 /// yields. It delivers a pending cancellation then (the forced yield is a
 /// suspension point), or wakes the task and returns `Pending`.
+///
+/// It also drops a waiter recorded by an earlier leaf: the task has moved
+/// on to this leaf, so it is no longer suspended on that one (a forwarding
+/// leaf still pending records itself again when it returns `Pending`).
 pub(crate) fn budget<T>(cx: &mut Context<'_>, suspended: &mut bool) -> Option<Poll<Result<T>>> {
+    clear_stale_waiter();
     if crate::current::consume_budget() {
         return None;
     }
@@ -150,6 +155,17 @@ pub(crate) fn forward_pending(target: impl FnOnce(Option<String>) -> bool) -> Op
     } else {
         Some(Error::cancelled(message))
     }
+}
+
+/// Drops the current task's recorded waiter, if any (one atomic load when
+/// there is none).
+pub(crate) fn clear_stale_waiter() {
+    raw::with_current(|header| {
+        if header.state.load().has(super::state::WAITER) {
+            header.slot.lock().waiter = None;
+            header.state.clear_flag(super::state::WAITER);
+        }
+    });
 }
 
 /// Records `waiter` as what the current task is suspended on, for this

@@ -347,6 +347,7 @@ impl<T> Future for Task<T> {
             this.clear_waiting();
             return Poll::Ready(Err(Error::invalid_state("the task's result was already taken")));
         }
+        cancel::clear_stale_waiter();
         loop {
             let done = header.state.load().has(COMPLETE);
             if done && !this.suspended {
