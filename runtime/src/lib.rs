@@ -48,7 +48,7 @@ mod reactor;
 mod run;
 pub mod runtime;
 mod scheduler;
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 mod sigint;
 mod sync;
 pub mod task;

@@ -129,9 +129,9 @@ impl Runtime {
             return Err(Error::invalid_state("ravel::run() cannot be called from a running event loop"));
         }
         let _enter = current::enter_runtime(self.handle.clone());
-        #[cfg(unix)]
+        #[cfg(target_os = "linux")]
         let sigint = crate::sigint::SigintGuard::install();
-        #[cfg(not(unix))]
+        #[cfg(not(target_os = "linux"))]
         let sigint: Option<NoSigint> = None;
         // Every `run` shares one context, as asyncio's Runner does: what main
         // sets is seen by the next run's main.
@@ -249,11 +249,11 @@ impl Runtime {
     }
 }
 
-/// Ctrl-C handling is Unix-only for now (`sigaction`).
-#[cfg(not(unix))]
+/// Ctrl-C handling is Linux-only for now (`sigaction`, `pipe2`).
+#[cfg(not(target_os = "linux"))]
 struct NoSigint;
 
-#[cfg(not(unix))]
+#[cfg(not(target_os = "linux"))]
 impl NoSigint {
     fn target(&self, _: TaskRef) {}
     fn finish(self) -> usize {
