@@ -80,7 +80,10 @@ impl Local {
             }
         } else {
             self.queue.push(task);
-            if !self.shared.current_thread {
+            // A yielding task is run again by this worker soon: waking a
+            // sleeper for it only bounces it between workers (Tokio does not
+            // notify for yields either).
+            if !yielded && !self.shared.current_thread {
                 self.shared.notify_parked();
             }
         }
