@@ -256,3 +256,32 @@ fn c19_enter_twice() {
         Ok(())
     });
 }
+
+/// The handle of a `ravel::timeout(..)` future (whose scope stays inline
+/// until needed) can move the deadline from another task while the body
+/// waits: extended past the body's sleep, the scope does not expire.
+#[test]
+fn inline_scope_handle_reschedules() {
+    for (flavour, rt) in both() {
+        let out = rt
+            .block_on(async move {
+                let entered = Promise::new();
+                let signal = entered.clone();
+                let fut = ravel::timeout(Duration::from_millis(20), async move {
+                    signal.set_result(())?; // the scope is entered once the body runs
+                    ravel::sleep(Duration::from_millis(60)).await?;
+                    Ok("slept")
+                });
+                let handle = fut.handle().clone();
+                let extender = ravel::spawn(async move {
+                    entered.await?;
+                    handle.reschedule(Some(std::time::Instant::now() + Duration::from_secs(5)))?;
+                    Ok(handle)
+                });
+                let (out, handle) = (fut.await, extender.await?);
+                Ok((out?, handle.expired(), format!("{handle:?}")))
+            })
+            .unwrap();
+        assert_eq!(out, ("slept", false, "<Timeout [finished]>".to_string()), "{flavour}");
+    }
+}

@@ -21,7 +21,7 @@ use parking_lot::Mutex;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
@@ -119,12 +119,23 @@ pub struct Timeout {
 /// .unwrap();
 /// ```
 pub fn timeout<F: Future<Output = Result<T>>, T>(delay: impl Into<Option<Duration>>, future: F) -> TimeoutFuture<F> {
-    Timeout::after(delay).run(future)
+    timeout_at(delay.into().and_then(|d| Instant::now().checked_add(d)), future)
 }
 
 /// Like [`timeout`] with an absolute deadline (asyncio `timeout_at`).
 pub fn timeout_at<F: Future<Output = Result<T>>, T>(deadline: Option<Instant>, future: F) -> TimeoutFuture<F> {
-    Timeout::at(deadline).run(future)
+    // The scope stays inline in the future until it is needed by another
+    // party (arming, or `handle()`): a body that never suspends costs no
+    // allocation and no lock.
+    TimeoutFuture {
+        scope: OnceLock::new(),
+        when: deadline,
+        snapshot: 0,
+        future,
+        entered: false,
+        armed: false,
+        done: false,
+    }
 }
 
 impl Timeout {
@@ -137,13 +148,17 @@ impl Timeout {
 
     /// A scope with an absolute deadline; `None` means no deadline.
     pub fn at(deadline: Option<Instant>) -> Timeout {
+        Timeout::with_state(Phase::Created, deadline, 0)
+    }
+
+    fn with_state(phase: Phase, when: Option<Instant>, snapshot: u32) -> Timeout {
         Timeout {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
-                    phase: Phase::Created,
-                    when: deadline,
+                    phase,
+                    when,
                     task: None,
-                    snapshot: 0,
+                    snapshot,
                     timer: None,
                     generation: 0,
                     armed: false,
@@ -157,7 +172,15 @@ impl Timeout {
     /// entered"), and only inside a task ("Timeout should be used inside a
     /// task").
     pub fn run<F: Future<Output = Result<T>>, T>(&self, future: F) -> TimeoutFuture<F> {
-        TimeoutFuture { timeout: self.clone(), future, entered: false, armed: false, done: false }
+        TimeoutFuture {
+            scope: OnceLock::from(self.clone()),
+            when: None,
+            snapshot: 0,
+            future,
+            entered: false,
+            armed: false,
+            done: false,
+        }
     }
 
     /// The deadline; `None` if there is none.
@@ -193,11 +216,13 @@ impl Timeout {
         if st.phase != Phase::Created {
             return Err(Error::invalid_state("Timeout has already been entered"));
         }
-        let Some(task) = crate::current_task() else {
+        // The snapshot is read through the current-task pointer; the task
+        // handle itself is taken only when arming (a body that never
+        // suspends needs neither).
+        let Some(snapshot) = crate::task::raw::with_current(|h| h.cancel.count()) else {
             return Err(Error::invalid_state("Timeout should be used inside a task"));
         };
-        st.snapshot = task.cancelling();
-        st.task = Some(task);
+        st.snapshot = snapshot;
         st.phase = Phase::Active;
         Ok(())
     }
@@ -207,6 +232,7 @@ impl Timeout {
         let mut st = self.inner.state.lock();
         if st.phase == Phase::Active && !st.armed {
             st.armed = true;
+            st.task = crate::current_task();
             self.inner.schedule(&mut st);
         }
     }
@@ -354,7 +380,11 @@ pin_project_lite::pin_project! {
     /// The future returned by [`timeout`], [`timeout_at`] and [`Timeout::run`].
     #[must_use = "futures do nothing unless polled"]
     pub struct TimeoutFuture<F> {
-        timeout: Timeout,
+        // The shared scope: given by `Timeout::run`, or created from the
+        // inline fields below when first needed (arming, `handle()`).
+        scope: OnceLock<Timeout>,
+        when: Option<Instant>,
+        snapshot: u32,
         #[pin]
         future: F,
         entered: bool,
@@ -366,16 +396,27 @@ pin_project_lite::pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if *this.entered && !*this.done {
-                this.timeout.abandon();
+                if let Some(scope) = this.scope.get() {
+                    scope.abandon();
+                }
             }
         }
     }
 }
 
 impl<F> TimeoutFuture<F> {
-    /// The scope's handle.
+    /// The scope's handle (asyncio's `Timeout` object), to read or move the
+    /// deadline from inside the scope or from other threads.
     pub fn handle(&self) -> &Timeout {
-        &self.timeout
+        self.scope.get_or_init(|| {
+            if self.done {
+                Timeout::with_state(Phase::Finished, self.when, self.snapshot)
+            } else if self.entered {
+                Timeout::with_state(Phase::Active, self.when, self.snapshot)
+            } else {
+                Timeout::at(self.when)
+            }
+        })
     }
 }
 
@@ -388,7 +429,17 @@ impl<F: Future<Output = Result<T>>, T> Future for TimeoutFuture<F> {
             return Poll::Ready(Err(Error::invalid_state("TimeoutFuture polled after completion")));
         }
         if !*this.entered {
-            if let Err(e) = this.timeout.enter() {
+            let entered = match this.scope.get() {
+                Some(scope) => scope.enter(),
+                None => match crate::task::raw::with_current(|h| h.cancel.count()) {
+                    Some(snapshot) => {
+                        *this.snapshot = snapshot;
+                        Ok(())
+                    }
+                    None => Err(Error::invalid_state("Timeout should be used inside a task")),
+                },
+            };
+            if let Err(e) = entered {
                 *this.done = true;
                 return Poll::Ready(Err(e));
             }
@@ -399,13 +450,18 @@ impl<F: Future<Output = Result<T>>, T> Future for TimeoutFuture<F> {
             Poll::Pending => {
                 if !*this.armed {
                     *this.armed = true;
-                    this.timeout.arm();
+                    let (when, snapshot) = (*this.when, *this.snapshot);
+                    this.scope.get_or_init(|| Timeout::with_state(Phase::Active, when, snapshot)).arm();
                 }
                 return Poll::Pending;
             }
         };
         *this.done = true;
-        Poll::Ready(this.timeout.exit(out))
+        Poll::Ready(match this.scope.get() {
+            Some(scope) => scope.exit(out),
+            // Never shared and never armed: nothing could have expired.
+            None => out,
+        })
     }
 }
 
@@ -476,12 +532,17 @@ impl<F: Future<Output = Result<T>>, T> Future for ZeroTimeout<F> {
         if !*this.expired {
             *this.expired = true;
             let mut scope = this.scope;
-            let timeout = scope.as_mut().project().timeout.clone();
+            let timeout = scope.as_mut().project().scope.get().expect("wait_for's scope is shared").clone();
             if let Err(e) = timeout.enter() {
                 return Poll::Ready(Err(e));
             }
             *scope.as_mut().project().entered = true;
-            let generation = timeout.inner.state.lock().generation;
+            let generation = {
+                let mut st = timeout.inner.state.lock();
+                st.armed = true;
+                st.task = crate::current_task();
+                st.generation
+            };
             timeout.inner.on_timeout(generation);
             return scope.poll(cx);
         }

@@ -72,6 +72,30 @@ impl TaskRef {
     /// one cancellation to the task at its next Ravel await (or forwards it
     /// to the task or promise it is awaiting), and returns true. The task may
     /// catch the error, clean up with further awaits, and re-raise it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// ravel::run(async {
+    ///     let started = ravel::Promise::new();
+    ///     let s = started.clone();
+    ///     let task = ravel::spawn(async move {
+    ///         s.set_result(())?;
+    ///         ravel::sleep(Duration::from_secs(3600)).await?;
+    ///         Ok(())
+    ///     });
+    ///     started.await?;
+    ///     assert!(task.cancel());
+    ///     assert!(task.cancel(), "repeats count too");
+    ///     assert_eq!(task.cancelling(), 2);
+    ///     let tr = task.as_task_ref().clone();
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    ///     assert!(!tr.cancel(), "a done task cannot be cancelled");
+    ///     assert_eq!(tr.cancelling(), 2);
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn cancel(&self) -> bool {
         cancel::cancel(&self.raw, None)
     }
@@ -91,6 +115,18 @@ impl TaskRef {
     /// Decrements the cancel counter if above zero and returns the new value
     /// (asyncio `uncancel()`). Reaching zero also withdraws a cancellation
     /// that was not yet delivered (Python 3.13 rule). Works on done tasks.
+    ///
+    /// ```
+    /// ravel::run(async {
+    ///     let me = ravel::current_task().unwrap();
+    ///     me.cancel(); // not yet delivered...
+    ///     assert_eq!(me.uncancel(), 0); // ...and withdrawn
+    ///     ravel::yield_now().await?; // no cancellation arrives
+    ///     assert_eq!(me.uncancel(), 0, "stays at zero");
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn uncancel(&self) -> u32 {
         cancel::uncancel(self.raw.header())
     }
@@ -99,6 +135,24 @@ impl TaskRef {
     /// scheduling point, with no chance to run async cleanup, and the task
     /// ends cancelled with an error for which
     /// [`is_aborted`](Error::is_aborted) is true. No effect on a done task.
+    ///
+    /// ```
+    /// ravel::run(async {
+    ///     // A task that ignores cancellation still stops when aborted.
+    ///     let task = ravel::spawn(async {
+    ///         loop {
+    ///             let _ = ravel::yield_now().await; // swallows cancellations
+    ///         }
+    ///         #[allow(unreachable_code)]
+    ///         Ok(())
+    ///     });
+    ///     task.abort();
+    ///     let err = task.await.unwrap_err();
+    ///     assert!(err.is_aborted() && err.is_cancelled());
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn abort(&self) {
         self.raw.abort();
     }
@@ -108,6 +162,17 @@ impl TaskRef {
     /// it was cancelled, and an invalid-state error if it is not done.
     /// Looking marks the error as retrieved, so it is not reported as
     /// "never retrieved".
+    ///
+    /// ```
+    /// ravel::run(async {
+    ///     let task = ravel::spawn(async { Err::<(), _>(ravel::Error::msg("boom")) });
+    ///     let tr = task.as_task_ref().clone();
+    ///     tr.wait_done().await?;
+    ///     assert_eq!(tr.exception()?.unwrap().to_string(), "boom");
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn exception(&self) -> Result<Option<Error>> {
         let snapshot = self.raw.header().state.load();
         if !snapshot.has(COMPLETE) {
@@ -127,6 +192,20 @@ impl TaskRef {
     /// `add_done_callback`). Like asyncio, callbacks are never run inline:
     /// they are scheduled on the runtime (`call_soon`), also when the task
     /// is already done.
+    ///
+    /// ```
+    /// ravel::run(async {
+    ///     let (tx, rx) = std::sync::mpsc::channel();
+    ///     let task = ravel::spawn(async { Ok(1) });
+    ///     let id = task.add_done_callback(move |t| tx.send(t.cancelled()).unwrap());
+    ///     task.await?;
+    ///     ravel::yield_now().await?; // callbacks run soon, not inline
+    ///     assert_eq!(rx.recv().unwrap(), false);
+    ///     let _ = id; // see remove_done_callback
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn add_done_callback(&self, callback: impl FnOnce(&TaskRef) + Send + 'static) -> CallbackId {
         let id = CallbackId::next();
         let header = self.raw.header();
@@ -171,6 +250,16 @@ impl TaskRef {
     /// A future that resolves once the task is done, without taking its
     /// output. It is a cancellation delivery point for the task awaiting it,
     /// and (unlike awaiting a [`Task`]) does not forward cancellation.
+    ///
+    /// ```
+    /// ravel::run(async {
+    ///     let task = ravel::spawn(async { Ok("kept") });
+    ///     task.as_task_ref().wait_done().await?;
+    ///     assert_eq!(task.result()?, "kept", "the output is still there");
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn wait_done(&self) -> WaitDone {
         WaitDone { task: self.clone(), suspended: false }
     }
