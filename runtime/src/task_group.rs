@@ -29,14 +29,36 @@
 
 use crate::error::{Error, ExceptionGroup, Result};
 use crate::runtime::{Handle, UnhandledError};
+use crate::task::raw::{ChildDone, DoneHook};
 use crate::task::{self, cancel, Task, TaskRef};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+
+/// Child sequence numbers are unique: hash them as themselves.
+#[derive(Default)]
+struct SeqHasher(u64);
+
+impl Hasher for SeqHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 /// The message of the group error a task group raises.
 pub const GROUP_MESSAGE: &str = "unhandled errors in a TaskGroup";
@@ -45,7 +67,7 @@ pub const GROUP_MESSAGE: &str = "unhandled errors in a TaskGroup";
 struct State {
     /// Children not yet reported done, by their sequence number in the group
     /// (`None` while `spawn` is still creating the task).
-    tasks: HashMap<u64, Option<TaskRef>>,
+    tasks: HashMap<u64, Option<TaskRef>, BuildHasherDefault<SeqHasher>>,
     next_seq: u64,
     errors: Vec<Error>,
     base_error: Option<Error>,
@@ -165,24 +187,11 @@ impl TaskGroup {
             seq
         };
         let task = builder.spawn_on(&self.inner.handle, future);
-        let group = self.inner.clone();
-        let hook: crate::task::raw::DoneHook = Box::new(move |child, error, eager_first_step| {
-            if error.is_some() {
-                child.mark_retrieved();
-            }
-            if eager_first_step {
-                // Finished in its eager first step: handled next iteration.
-                let shared = group.handle.shared().clone();
-                let child = child.clone();
-                shared.call_soon(Box::new(move || group.on_child_done(seq, Some(child), error)));
-            } else {
-                group.on_child_done(seq, Some(child.clone()), error);
-            }
-        });
+        let hook = DoneHook { target: self.inner.clone(), key: seq };
         if let Err(hook) = task.as_task_ref().set_done_hook(hook) {
             // Already done (it finished in its eager step inside `spawn`).
             let error = task.exception().err().or_else(|| task.exception().ok().flatten());
-            hook(task.as_task_ref(), error, true);
+            hook.call(task.as_task_ref(), error, true);
         }
         let mut st = self.inner.state.lock();
         if let Some(slot) = st.tasks.get_mut(&seq) {
@@ -363,6 +372,22 @@ impl TaskGroup {
             // scope has no value to give.
             (None, Some(cancelled)) => Err(cancelled),
             (None, None) => unreachable!("a body without a value returned an error"),
+        }
+    }
+}
+
+impl ChildDone for Inner {
+    fn child_done(self: Arc<Self>, seq: u64, child: &TaskRef, error: Option<Error>, eager_first_step: bool) {
+        if error.is_some() {
+            child.mark_retrieved();
+        }
+        if eager_first_step {
+            // Finished in its eager first step: handled next iteration.
+            let shared = self.handle.shared().clone();
+            let child = child.clone();
+            shared.call_soon(Box::new(move || self.on_child_done(seq, Some(child), error)));
+        } else {
+            self.on_child_done(seq, Some(child.clone()), error);
         }
     }
 }

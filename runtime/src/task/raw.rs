@@ -42,9 +42,25 @@ pub(crate) trait CancelTarget: Send + Sync {
 type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send>;
 
 /// A crate-internal completion hook, run synchronously on the completing
-/// thread right after the task is `COMPLETE`: `(task, error, eager)` where
-/// `eager` says the task finished in its eager first step.
-pub(crate) type DoneHook = Box<dyn FnOnce(&TaskRef, Option<Error>, bool) + Send>;
+/// thread right after the task is `COMPLETE`. An `Arc` and a key rather than
+/// a boxed closure, so setting one allocates nothing.
+pub(crate) struct DoneHook {
+    pub(crate) target: Arc<dyn ChildDone>,
+    pub(crate) key: u64,
+}
+
+/// The receiver of a [`DoneHook`] (a task group).
+pub(crate) trait ChildDone: Send + Sync {
+    /// The task `key` ended with `error` (`None`: success); `eager` says it
+    /// finished in its eager first step.
+    fn child_done(self: Arc<Self>, key: u64, task: &TaskRef, error: Option<Error>, eager: bool);
+}
+
+impl DoneHook {
+    pub(crate) fn call(self, task: &TaskRef, error: Option<Error>, eager: bool) {
+        self.target.child_done(self.key, task, error, eager);
+    }
+}
 
 /// Rarely used per-task data, allocated on first use.
 #[derive(Default)]
@@ -451,7 +467,7 @@ where
         waker.wake();
     }
     if let Some((hook, task, error)) = hook {
-        let _ = catch_unwind(AssertUnwindSafe(|| hook(&task, error, eager_first_step)));
+        let _ = catch_unwind(AssertUnwindSafe(|| hook.call(&task, error, eager_first_step)));
     }
     // The registry's reference and the runner's.
     let registered = header.scheduler.registry.remove(header.id);
