@@ -43,3 +43,38 @@ impl Log {
         self.0.lock().unwrap().clone()
     }
 }
+
+/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure
+/// and failing the test on any other error.
+pub fn block<T: Send + 'static>(
+    rt: &ravel::Runtime,
+    fut: impl std::future::Future<Output = ravel::Result<T>> + Send + 'static,
+) -> T {
+    match rt.block_on(fut) {
+        Ok(v) => v,
+        Err(e) if e.is_panic() => e.resume_unwind(),
+        Err(e) => panic!("block_on returned an error: {e:?}"),
+    }
+}
+
+/// Both runtime flavours, each with an unhandled-error hook whose reports
+/// arrive on the returned receiver.
+pub fn both_with_hook() -> Vec<(&'static str, ravel::Runtime, std::sync::mpsc::Receiver<ravel::runtime::UnhandledError>)>
+{
+    let mut out = Vec::new();
+    for (flavour, builder) in [
+        ("current_thread", ravel::Builder::new_current_thread()),
+        ("multi_thread", ravel::Runtime::builder().worker_threads(2)),
+    ] {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tx = Mutex::new(tx);
+        let rt = builder
+            .unhandled_error_hook(move |r: &ravel::runtime::UnhandledError| {
+                let _ = tx.lock().unwrap().send(r.clone());
+            })
+            .build()
+            .expect("build runtime with hook");
+        out.push((flavour, rt, rx));
+    }
+    out
+}

@@ -10,19 +10,10 @@
 //! a `futures-core` dependency, which it does not have. Here `next()` is
 //! used, which shares the same poll function.
 
-use ravel::{Promise, Runtime, Task, TaskRef};
+use ravel::{Promise, Task, TaskRef};
+use ravel_tests::block;
 use ravel_tests::{both, current_thread, current_thread_eager};
-use std::future::Future;
 use std::time::{Duration, Instant};
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 fn sleeper(name: &'static str, ms: u64) -> Task<&'static str> {
     ravel::spawn(async move {

@@ -2,22 +2,14 @@
 //! (asyncio-semantics §2.A: A06, A10, A18), and `ravel::cancellable` on
 //! foreign futures.
 
-use ravel::{Promise, Runtime};
+use ravel::Promise;
+use ravel_tests::block;
 use ravel_tests::{both, current_thread, Log};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 const LONG: Duration = Duration::from_secs(10);
 

@@ -2,19 +2,11 @@
 //! `_fut_waiter`; asyncio-semantics §1.2 and §2.A: A14), through chains of
 //! awaiting tasks.
 
-use ravel::{Promise, Runtime, Task};
+use ravel::{Promise, Task};
+use ravel_tests::block;
 use ravel_tests::{both, current_thread, Log};
 use std::future::Future;
 use std::time::Duration;
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 const LONG: Duration = Duration::from_secs(10);
 

@@ -1,20 +1,11 @@
 //! `ravel::Promise` (asyncio `Future`) and cancellation of a task waiting on
 //! one (asyncio-semantics §2.A: A12; §1.1 done callbacks; §1.2 forwarding).
 
-use ravel::{Error, Promise, Runtime};
+use ravel::{Error, Promise};
+use ravel_tests::block;
 use ravel_tests::{both, current_thread, Log};
-use std::future::Future;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 /// A12: cancelling a task that waits on a promise cancels the promise
 /// synchronously, then the task raises CE.

@@ -2,21 +2,12 @@
 //! `cancelling()` counter and cancellation messages (asyncio-semantics §2.A:
 //! A01, A02, A03, A05, A11, A17).
 
-use ravel::{Error, Runtime};
+use ravel::Error;
+use ravel_tests::block;
 use ravel_tests::{both, current_thread};
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 const LONG: Duration = Duration::from_secs(10);
 

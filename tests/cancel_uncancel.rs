@@ -2,19 +2,9 @@
 //! the 3.13 withdrawal of an undelivered request at zero, and use on done
 //! tasks.
 
-use ravel::Runtime;
+use ravel_tests::block;
 use ravel_tests::{both, current_thread};
-use std::future::Future;
 use std::time::Duration;
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 const LONG: Duration = Duration::from_secs(10);
 

@@ -9,21 +9,13 @@
 //! cancelled Task (the message is lost there).
 
 use ravel::runtime::UnhandledError;
-use ravel::{Error, Promise, Runtime, TaskRef};
+use ravel::{Error, Promise, TaskRef};
+use ravel_tests::block;
 use ravel_tests::{both, current_thread, current_thread_eager, Log};
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 /// A child that sleeps "forever" (until cancelled).
 async fn forever() -> ravel::Result<u32> {

@@ -1,11 +1,10 @@
 //! Misuse and unhandled failures: what Ravel reports instead of asyncio's
 //! RuntimeError / InvalidStateError / "never retrieved" log line.
 
-use ravel::runtime::UnhandledError;
-use ravel::{Builder, Error, Handle, Promise, Runtime};
+use ravel::{Error, Handle, Promise};
+use ravel_tests::both_with_hook;
 use ravel_tests::{both, current_thread};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -146,25 +145,6 @@ fn counters_at_the_edges() {
         })
         .unwrap();
     }
-}
-
-/// Both flavours, each with a hook that forwards reports to a channel.
-fn both_with_hook() -> Vec<(&'static str, Runtime, mpsc::Receiver<UnhandledError>)> {
-    let mut out = Vec::new();
-    for (flavour, builder) in
-        [("current_thread", Builder::new_current_thread()), ("multi_thread", Runtime::builder().worker_threads(2))]
-    {
-        let (tx, rx) = mpsc::channel();
-        let tx = Mutex::new(tx);
-        let rt = builder
-            .unhandled_error_hook(move |r: &UnhandledError| {
-                let _ = tx.lock().unwrap().send(r.clone());
-            })
-            .build()
-            .unwrap();
-        out.push((flavour, rt, rx));
-    }
-    out
 }
 
 /// A detached task's failure nobody retrieved is reported to the hook with

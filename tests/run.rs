@@ -1,11 +1,11 @@
 //! L01, L03, L04, L08, L14: `ravel::run` and `Runtime::run` (asyncio
 //! `asyncio.run` / `Runner`).
 
-use ravel::runtime::UnhandledError;
-use ravel::{Builder, Error, Promise, Runtime, TaskRef};
+use ravel::{Error, Promise, TaskRef};
+use ravel_tests::both_with_hook;
 use ravel_tests::{both, current_thread, Log};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Debug)]
@@ -18,25 +18,6 @@ impl std::fmt::Display for ValueError {
 }
 
 impl std::error::Error for ValueError {}
-
-/// Both flavours, each with a hook that forwards reports to a channel.
-fn both_with_hook() -> Vec<(&'static str, Runtime, mpsc::Receiver<UnhandledError>)> {
-    let mut out = Vec::new();
-    for (flavour, builder) in
-        [("current_thread", Builder::new_current_thread()), ("multi_thread", Runtime::builder().worker_threads(2))]
-    {
-        let (tx, rx) = mpsc::channel();
-        let tx = Mutex::new(tx);
-        let rt = builder
-            .unhandled_error_hook(move |r: &UnhandledError| {
-                let _ = tx.lock().unwrap().send(r.clone());
-            })
-            .build()
-            .unwrap();
-        out.push((flavour, rt, rx));
-    }
-    out
-}
 
 /// L01: `run` returns main's value, and main's error propagates unchanged.
 /// CPython: `test_runners.py::RunTests::test_asyncio_run_return`,

@@ -12,21 +12,12 @@
 //!
 //! asyncio-semantics §1 items 8 and 13–14; §2.C07/C09/C11, §2.I02.
 
-use ravel::{current_task, Error, Runtime, TaskGroup, TaskRef};
+use ravel::{current_task, Error, TaskGroup, TaskRef};
+use ravel_tests::block;
 use ravel_tests::multi_thread;
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 const LONG: Duration = Duration::from_secs(30);
 

@@ -2,21 +2,13 @@
 //! cancellation, children spawning children, names and context
 //! (asyncio-semantics §2.I: I01, I15, I16, I26).
 
-use ravel::{current_task, ContextVar, Runtime, TaskGroup};
+use ravel::{current_task, ContextVar, TaskGroup};
+use ravel_tests::block;
 use ravel_tests::{both, current_thread, Log};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

@@ -3,22 +3,13 @@
 //! group, and `TaskGroup::cancel()` (asyncio-semantics §2.I: I05, I06, I07,
 //! I24, I30 from CPython main).
 
-use ravel::{current_task, Error, Promise, Runtime, TaskGroup, TaskRef};
+use ravel::{current_task, Error, Promise, TaskGroup, TaskRef};
+use ravel_tests::block;
 use ravel_tests::{both, Log};
 use std::fmt;
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 const LONG: Duration = Duration::from_secs(10);
 

@@ -5,7 +5,8 @@
 //! no Ravel equivalent: a `TaskGroup` handle only exists inside the scope
 //! that `TaskGroup::run` creates and enters exactly once.
 
-use ravel::{Error, Promise, Runtime, TaskGroup};
+use ravel::{Error, Promise, TaskGroup};
+use ravel_tests::block;
 use ravel_tests::both;
 use std::future::Future;
 use std::pin::pin;
@@ -13,15 +14,6 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 /// Sets its flag when dropped: tells whether a refused future was dropped.
 struct DropFlag(Arc<AtomicBool>);

@@ -2,22 +2,13 @@
 //! group error; outside cancels through two levels; counters
 //! (asyncio-semantics §2.I: I09).
 
-use ravel::{current_task, Error, Promise, Runtime, TaskGroup};
+use ravel::{current_task, Error, Promise, TaskGroup};
+use ravel_tests::block;
 use ravel_tests::{both, current_thread};
 use std::fmt;
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 const LONG: Duration = Duration::from_secs(10);
 

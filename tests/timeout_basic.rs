@@ -2,21 +2,12 @@
 //! when the deadline is computed, zero/past deadlines and the repr
 //! (asyncio-semantics §2.C: C01, C02, C03, C04, C05, C25).
 
-use ravel::{current_task, Runtime, Timeout};
+use ravel::{current_task, Timeout};
+use ravel_tests::block;
 use ravel_tests::{both, current_thread};
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 const LONG: Duration = Duration::from_secs(10);
 const SHORT: Duration = Duration::from_millis(10);

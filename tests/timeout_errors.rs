@@ -2,20 +2,11 @@
 //! (asyncio-semantics §2.C: C20; 3.13's splicing of the timeout error into
 //! a foreign error's context chain, Ravel's choice per §3).
 
-use ravel::{current_task, Error, Runtime, TaskGroup, Timeout};
+use ravel::{current_task, Error, TaskGroup, Timeout};
+use ravel_tests::block;
 use ravel_tests::both;
 use std::fmt;
-use std::future::Future;
 use std::time::Duration;
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 const LONG: Duration = Duration::from_secs(10);
 const SHORT: Duration = Duration::from_millis(10);

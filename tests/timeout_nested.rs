@@ -2,19 +2,10 @@
 //! cancellation is the last one left converts it to a timeout error
 //! (asyncio-semantics §2.C: C07, C08, C09, C11, C14).
 
-use ravel::{current_task, Error, Runtime, Timeout};
+use ravel::{current_task, Error, Timeout};
+use ravel_tests::block;
 use ravel_tests::{both, current_thread};
-use std::future::Future;
 use std::time::{Duration, Instant};
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 const LONG: Duration = Duration::from_secs(10);
 const SHORT: Duration = Duration::from_millis(10);

@@ -1,21 +1,13 @@
 //! Moving a timeout's deadline, and the state errors of `reschedule` and of
 //! entering a scope (asyncio-semantics §2.C: C16, C18, C19).
 
-use ravel::{current_task, Promise, Runtime, Timeout};
+use ravel::{current_task, Promise, Timeout};
+use ravel_tests::block;
 use ravel_tests::{both, current_thread};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 const LONG: Duration = Duration::from_secs(10);
 

@@ -7,19 +7,10 @@
 //! `ReturnWhen` enum has no invalid value; the argument is a `Vec` of tasks,
 //! neither a single future nor a coroutine).
 
-use ravel::{Error, Promise, ReturnWhen, Runtime, Task};
+use ravel::{Error, Promise, ReturnWhen, Task};
+use ravel_tests::block;
 use ravel_tests::{both, current_thread};
-use std::future::Future;
 use std::time::{Duration, Instant};
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 /// A named task that sleeps `ms` and then returns its name, or fails if
 /// `fail`.

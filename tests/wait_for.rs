@@ -5,22 +5,13 @@
 //! asyncio does with a coroutine since 3.12) and awaits a `Task` directly,
 //! so the cancellation reaches it and `wait_for` waits for its outcome.
 
-use ravel::{current_task, Error, Promise, Runtime};
+use ravel::{current_task, Error, Promise};
+use ravel_tests::block;
 use ravel_tests::{both, current_thread};
 use std::fmt;
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Runs `fut` on `rt`, re-raising a panic from inside it as the test failure.
-fn block<T: Send + 'static>(rt: &Runtime, fut: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    match rt.block_on(fut) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => e.resume_unwind(),
-        Err(e) => panic!("block_on returned an error: {e:?}"),
-    }
-}
 
 const LONG: Duration = Duration::from_secs(10);
 const EPSILON: Duration = Duration::from_micros(100);
