@@ -301,7 +301,18 @@ pub(crate) fn new_runtime(
                     }
                 }
                 let _exit = Exit(exited);
-                worker::run_worker(worker::Local::new(index, worker_shared, queue));
+                // Task panics are caught inside the task's poll, so a panic that
+                // reaches the worker loop is a bug in Ravel itself: losing the
+                // worker silently would hide it (and strand its queue), so say
+                // so and abort.
+                let run = std::panic::AssertUnwindSafe(|| {
+                    worker::run_worker(worker::Local::new(index, worker_shared, queue))
+                });
+                if let Err(payload) = std::panic::catch_unwind(run) {
+                    let message = crate::error::Error::panic(payload).to_string();
+                    eprintln!("ravel: worker thread {index} panicked outside any task ({message}); this is a bug in Ravel, aborting");
+                    std::process::abort();
+                }
             });
             match thread {
                 Ok(t) => threads.push(t),
