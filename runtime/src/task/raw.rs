@@ -279,6 +279,10 @@ impl Drop for RawTask {
 
 static WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
 
+/// `RawWakerVTable::clone`.
+///
+/// # Safety
+/// `ptr` is the header of a live task, from a waker made by this module.
 unsafe fn waker_clone(ptr: *const ()) -> RawWaker {
     // SAFETY: a waker holds (or borrows from its creator) a reference, so the
     // task is live; the clone takes its own reference.
@@ -286,6 +290,10 @@ unsafe fn waker_clone(ptr: *const ()) -> RawWaker {
     RawWaker::new(ptr, &WAKER_VTABLE)
 }
 
+/// `RawWakerVTable::wake`: consumes the waker's reference.
+///
+/// # Safety
+/// `ptr` is the header of a live task and the waker owns one reference.
 unsafe fn waker_wake(ptr: *const ()) {
     // SAFETY: an owned waker carries one reference, moved into this call.
     let ptr = unsafe { NonNull::new_unchecked(ptr as *mut Header) };
@@ -299,12 +307,20 @@ unsafe fn waker_wake(ptr: *const ()) {
     }
 }
 
+/// `RawWakerVTable::wake_by_ref`.
+///
+/// # Safety
+/// `ptr` is the header of a live task, kept alive by the waker's reference.
 unsafe fn waker_wake_by_ref(ptr: *const ()) {
     // SAFETY: the waker's reference keeps the task live for this call.
     let raw = ManuallyDrop::new(RawTask { ptr: unsafe { NonNull::new_unchecked(ptr as *mut Header) } });
     raw.wake_by_ref();
 }
 
+/// `RawWakerVTable::drop`: releases the waker's reference.
+///
+/// # Safety
+/// `ptr` is the header of a live task and the waker owns one reference.
 unsafe fn waker_drop(ptr: *const ()) {
     // SAFETY: an owned waker carries one reference, released here.
     drop(RawTask { ptr: unsafe { NonNull::new_unchecked(ptr as *mut Header) } });
