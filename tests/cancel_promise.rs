@@ -352,3 +352,29 @@ fn remove_done_callback() {
     });
     assert_eq!(events, ["first", "last"]);
 }
+
+/// A failed promise dropped with nobody having looked at its error is
+/// reported to the unhandled-error hook ("Future exception was never
+/// retrieved", as asyncio logs); one whose error was awaited is not.
+/// CPython: `test_futures.py::test_tb_logger_exception_unretrieved`.
+#[test]
+fn unretrieved_promise_error_is_reported() {
+    for (flavour, rt, reports) in ravel_tests::both_with_hook() {
+        rt.block_on(async {
+            let seen = Promise::<u32>::new();
+            seen.set_exception(ravel::Error::msg("looked at"))?;
+            assert!(seen.clone().await.is_err());
+            drop(seen);
+            let unseen = Promise::<u32>::new();
+            unseen.set_exception(ravel::Error::msg("nobody looked"))?;
+            drop(unseen);
+            Ok(())
+        })
+        .unwrap();
+        let report = reports.recv_timeout(std::time::Duration::from_secs(5)).expect("a report");
+        assert_eq!(report.message(), "Future exception was never retrieved", "{flavour}");
+        assert_eq!(report.task_id(), None);
+        assert_eq!(report.error().to_string(), "nobody looked");
+        assert!(reports.try_recv().is_err(), "{flavour}: the retrieved error is not reported");
+    }
+}

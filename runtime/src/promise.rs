@@ -264,6 +264,27 @@ impl<T: Clone + Send + 'static> Future for Promise<T> {
     }
 }
 
+impl<T> Drop for Inner<T> {
+    /// asyncio "Future exception was never retrieved": a failed promise
+    /// whose error nobody looked at (by awaiting, `result()` or
+    /// `exception()`) is reported through the runtime's hook when its last
+    /// handle goes.
+    fn drop(&mut self) {
+        let state = self.state.get_mut();
+        if let (Outcome::Failed(error), false) = (&state.outcome, state.retrieved) {
+            if let Some(handle) = &self.handle {
+                let report = crate::runtime::UnhandledError::without_task(
+                    "Future exception was never retrieved",
+                    "<Promise failed>".to_string(),
+                    error.clone(),
+                );
+                let hook = handle.shared().error_hook.clone();
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&report)));
+            }
+        }
+    }
+}
+
 impl<T> Promise<T> {
     fn clear_waiting(&mut self) {
         if let Some(owner) = self.waiting.take() {

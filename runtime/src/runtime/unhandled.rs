@@ -8,19 +8,26 @@ use crate::task::TaskId;
 /// (asyncio's `call_exception_handler` context).
 ///
 /// Reported for a failed task whose outcome was never retrieved, when the
-/// last handle to it is dropped ("Task exception was never retrieved"), and
-/// for a task that failed while [`run`](crate::run) was shutting down.
+/// last handle to it is dropped ("Task exception was never retrieved"), for
+/// a failed [`Promise`](crate::Promise) dropped unretrieved ("Future
+/// exception was never retrieved"), and for a task that failed while
+/// [`run`](crate::run) was shutting down.
 #[derive(Debug, Clone)]
 pub struct UnhandledError {
     message: &'static str,
-    task_id: TaskId,
+    task_id: Option<TaskId>,
     task_name: String,
     error: Error,
 }
 
 impl UnhandledError {
     pub(crate) fn new(message: &'static str, task_id: TaskId, task_name: String, error: Error) -> Self {
-        UnhandledError { message, task_id, task_name, error }
+        UnhandledError { message, task_id: Some(task_id), task_name, error }
+    }
+
+    /// A report about something that is not a task (a promise).
+    pub(crate) fn without_task(message: &'static str, what: String, error: Error) -> Self {
+        UnhandledError { message, task_id: None, task_name: what, error }
     }
 
     /// What happened, e.g. "Task exception was never retrieved".
@@ -28,12 +35,13 @@ impl UnhandledError {
         self.message
     }
 
-    /// The failed task's id.
-    pub fn task_id(&self) -> TaskId {
+    /// The failed task's id; `None` when what failed is not a task (a
+    /// promise).
+    pub fn task_id(&self) -> Option<TaskId> {
         self.task_id
     }
 
-    /// The failed task's name.
+    /// The failed task's name (or a description of the promise).
     pub fn task_name(&self) -> &str {
         &self.task_name
     }
@@ -46,7 +54,10 @@ impl UnhandledError {
 
 impl std::fmt::Display for UnhandledError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: task '{}' (id {}): {}", self.message, self.task_name, self.task_id, self.error)
+        match self.task_id {
+            Some(id) => write!(f, "{}: task '{}' (id {}): {}", self.message, self.task_name, id, self.error),
+            None => write!(f, "{}: {}: {}", self.message, self.task_name, self.error),
+        }
     }
 }
 
