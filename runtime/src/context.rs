@@ -285,7 +285,6 @@ pub(crate) struct Context {
     id: u64,
 }
 
-#[allow(dead_code)] // `current` and `run` are for the scheduler.
 impl Context {
     /// An empty context with no identity yet.
     const EMPTY: Context = Context { map: None, id: 0 };
@@ -360,7 +359,6 @@ pin_project_lite::pin_project! {
     }
 }
 
-#[allow(dead_code)] // For the scheduler.
 impl<F> WithContext<F> {
     /// Wraps `inner` so that it is always polled inside `ctx`.
     pub(crate) fn new(ctx: Context, inner: F) -> Self {

@@ -20,6 +20,13 @@ struct State<T> {
     callbacks: Vec<(CallbackId, Callback<T>)>,
 }
 
+impl<T> State<T> {
+    /// Finished, cancelled, or its outcome already taken.
+    fn done(&self) -> bool {
+        self.outcome.is_some() || self.cancelled || self.taken
+    }
+}
+
 struct Inner<T> {
     state: Mutex<State<T>>,
     done: Condvar,
@@ -158,14 +165,10 @@ impl<T> ConcurrentFuture<T> {
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut state = self.inner.state.lock();
-        while state.outcome.is_none() && !state.cancelled && !state.taken {
+        while !state.done() {
             match (timeout, deadline) {
                 (Some(_), Some(deadline)) => {
-                    if self.inner.done.wait_until(&mut state, deadline).timed_out()
-                        && state.outcome.is_none()
-                        && !state.cancelled
-                        && !state.taken
-                    {
+                    if self.inner.done.wait_until(&mut state, deadline).timed_out() && !state.done() {
                         return Err(Error::timeout());
                     }
                 }
@@ -185,7 +188,7 @@ impl<T> ConcurrentFuture<T> {
     /// True once finished or cancelled.
     pub fn done(&self) -> bool {
         let state = self.inner.state.lock();
-        state.outcome.is_some() || state.cancelled || state.taken
+        state.done()
     }
 
     /// True if cancelled (from this side, or the task ended cancelled).
@@ -218,7 +221,7 @@ impl<T> ConcurrentFuture<T> {
     pub fn add_done_callback(&self, callback: impl FnOnce(&ConcurrentFuture<T>) + Send + 'static) -> CallbackId {
         let id = CallbackId::next();
         let mut state = self.inner.state.lock();
-        if state.outcome.is_some() || state.cancelled || state.taken {
+        if state.done() {
             drop(state);
             callback(self);
         } else {

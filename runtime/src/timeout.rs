@@ -216,13 +216,7 @@ impl Timeout {
         if st.phase != Phase::Created {
             return Err(Error::invalid_state("Timeout has already been entered"));
         }
-        // The snapshot is read through the current-task pointer; the task
-        // handle itself is taken only when arming (a body that never
-        // suspends needs neither).
-        let Some(snapshot) = crate::task::raw::with_current(|h| h.cancel.count()) else {
-            return Err(Error::invalid_state("Timeout should be used inside a task"));
-        };
-        st.snapshot = snapshot;
+        st.snapshot = entry_snapshot()?;
         st.phase = Phase::Active;
         Ok(())
     }
@@ -280,6 +274,14 @@ impl Timeout {
             _ => {}
         }
     }
+}
+
+/// Entering a scope: the current task's `cancelling()` count, read through
+/// the current-task pointer (the task handle itself is taken only when the
+/// scope arms; a body that never suspends needs neither).
+fn entry_snapshot() -> Result<u32> {
+    crate::task::raw::with_current(|h| h.cancel.count())
+        .ok_or_else(|| Error::invalid_state("Timeout should be used inside a task"))
 }
 
 /// A cancellation that the expired scope caused becomes a timeout error
@@ -431,13 +433,7 @@ impl<F: Future<Output = Result<T>>, T> Future for TimeoutFuture<F> {
         if !*this.entered {
             let entered = match this.scope.get() {
                 Some(scope) => scope.enter(),
-                None => match crate::task::raw::with_current(|h| h.cancel.count()) {
-                    Some(snapshot) => {
-                        *this.snapshot = snapshot;
-                        Ok(())
-                    }
-                    None => Err(Error::invalid_state("Timeout should be used inside a task")),
-                },
+                None => entry_snapshot().map(|snapshot| *this.snapshot = snapshot),
             };
             if let Err(e) = entered {
                 *this.done = true;

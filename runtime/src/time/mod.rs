@@ -93,8 +93,7 @@ impl Timers {
     /// A parker is about to block: returns how long it may sleep.
     pub(crate) fn begin_park(&self, now: Instant) -> Option<Duration> {
         self.wake_at.store(u64::MAX, SeqCst);
-        let next = self.shards.iter().filter_map(|s| s.lock().next_deadline()).min();
-        match next {
+        match self.next_deadline() {
             Some(deadline) => {
                 self.wake_at.store(self.tick_of(deadline), SeqCst);
                 Some(deadline.saturating_duration_since(now))
@@ -110,7 +109,7 @@ impl Timers {
 
     /// Whether any timer is due at `now` (cheap enough for every iteration).
     pub(crate) fn any_due(&self, now: Instant) -> bool {
-        self.shards.iter().any(|s| s.lock().next_deadline().is_some_and(|d| d <= now))
+        self.next_deadline().is_some_and(|d| d <= now)
     }
 
     /// Fires every due timer, in deadline order per wheel.
@@ -229,28 +228,25 @@ impl Future for Sleep {
         let Some(deadline) = this.deadline else {
             return Poll::Pending; // never ends; only cancellation or drop
         };
-        match &this.entry {
-            Some(entry) => {
-                let timers = &entry.handle.shared().timers;
-                if !timers.update(entry.shard, entry.key, cx.waker()) {
-                    // Fired but not yet due by our clock reading (never early,
-                    // so this is a race with the clock): register again.
-                    let (key, wake) = timers.insert(entry.shard, deadline, cx.waker().clone());
-                    let handle = entry.handle.clone();
-                    let shard = entry.shard;
-                    handle.shared().timer_registered(wake);
-                    this.entry = Some(Entry { handle, shard, key });
-                }
+        // Keep the registration if it is still live; otherwise (first poll, or
+        // fired but not yet due by our clock reading, a race with the clock:
+        // timers are never early) register, in the same wheel as before.
+        let (handle, shard) = match this.entry.take() {
+            Some(entry) if entry.handle.shared().timers.update(entry.shard, entry.key, cx.waker()) => {
+                this.entry = Some(entry);
+                return Poll::Pending;
             }
+            Some(entry) => (entry.handle, entry.shard),
             None => {
                 let handle =
                     Handle::try_current().expect("ravel::sleep polled outside of a Ravel runtime (no timer driver)");
                 let shard = handle.shared().timer_shard();
-                let (key, wake) = handle.shared().timers.insert(shard, deadline, cx.waker().clone());
-                handle.shared().timer_registered(wake);
-                this.entry = Some(Entry { handle, shard, key });
+                (handle, shard)
             }
-        }
+        };
+        let (key, wake) = handle.shared().timers.insert(shard, deadline, cx.waker().clone());
+        handle.shared().timer_registered(wake);
+        this.entry = Some(Entry { handle, shard, key });
         Poll::Pending
     }
 }
