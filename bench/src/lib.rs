@@ -141,6 +141,36 @@ impl<T> Future for TokioJoin<T> {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// `fut` with its output passed through `f`. The adapters spawn this
+    /// instead of `async move { f(fut.await) }`: an async block keeps its
+    /// captured future and the future it awaits in separate fields, which
+    /// would store the workload's future twice in the task and charge one
+    /// side for the adapter. `f` is a `Fn` (the adapters pass function items
+    /// and capture-free closures, which take no space), so no `Option`
+    /// around it adds a padded byte.
+    struct MapOutput<F, G> {
+        #[pin]
+        fut: F,
+        f: G,
+    }
+}
+
+impl<F, G> MapOutput<F, G> {
+    fn new(fut: F, f: G) -> Self {
+        MapOutput { fut, f }
+    }
+}
+
+impl<F: Future, G: Fn(F::Output) -> T, T> Future for MapOutput<F, G> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let this = self.project();
+        this.fut.poll(cx).map(|out| (this.f)(out))
+    }
+}
+
 /// Tokio's try-body: a `Cancelled` from a Tokio leaf never happens (abort
 /// drops the future), so an `Err` here is a harness bug.
 fn tokio_unwrap<T>(r: Result<T, Cancelled>) -> T {
@@ -196,21 +226,21 @@ impl Rt for TokioRt {
         F: Future<Output = Result<T, Cancelled>> + Send + 'static,
         T: Send + 'static,
     {
-        TokioJoin(tokio::spawn(async move { tokio_unwrap(fut.await) }))
+        TokioJoin(tokio::spawn(MapOutput::new(fut, tokio_unwrap)))
     }
 
     fn cancel<T: Send + 'static>(join: &TokioJoin<T>) {
         join.0.abort();
     }
 
-    async fn yield_now() -> Result<(), Cancelled> {
-        tokio::task::yield_now().await;
-        Ok(())
+    // Plain combinators rather than `async fn`s, on both sides: an async
+    // wrapper would keep `d` next to the sleep in every parked task.
+    fn yield_now() -> impl Future<Output = Result<(), Cancelled>> + Send {
+        MapOutput::new(tokio::task::yield_now(), Ok)
     }
 
-    async fn sleep(d: Duration) -> Result<(), Cancelled> {
-        tokio::time::sleep(d).await;
-        Ok(())
+    fn sleep(d: Duration) -> impl Future<Output = Result<(), Cancelled>> + Send {
+        MapOutput::new(tokio::time::sleep(d), Ok)
     }
 
     async fn blocking<F, T>(f: F) -> T
@@ -304,7 +334,7 @@ impl Rt for RavelRt {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        RavelJoin(self.rt.handle().spawn(async move { Ok(fut.await) }))
+        RavelJoin(self.rt.handle().spawn(MapOutput::new(fut, Ok)))
     }
 
     fn spawn<F>(fut: F) -> RavelJoin<F::Output>
@@ -312,7 +342,7 @@ impl Rt for RavelRt {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        RavelJoin(ravel::spawn(async move { Ok(fut.await) }))
+        RavelJoin(ravel::spawn(MapOutput::new(fut, Ok)))
     }
 
     fn spawn_try<F, T>(fut: F) -> RavelJoin<T>
@@ -320,21 +350,21 @@ impl Rt for RavelRt {
         F: Future<Output = Result<T, Cancelled>> + Send + 'static,
         T: Send + 'static,
     {
-        RavelJoin(ravel::spawn(async move {
-            fut.await.map_err(|Cancelled(e)| e.unwrap_or_else(|| ravel::Error::cancelled(None::<String>)))
-        }))
+        RavelJoin(ravel::spawn(MapOutput::new(fut, |r: Result<T, Cancelled>| {
+            r.map_err(|Cancelled(e)| e.unwrap_or_else(|| ravel::Error::cancelled(None::<String>)))
+        })))
     }
 
     fn cancel<T: Send + 'static>(join: &RavelJoin<T>) {
         join.0.cancel();
     }
 
-    async fn yield_now() -> Result<(), Cancelled> {
-        ravel_cancelled(ravel::yield_now().await)
+    fn yield_now() -> impl Future<Output = Result<(), Cancelled>> + Send {
+        MapOutput::new(ravel::yield_now(), ravel_cancelled)
     }
 
-    async fn sleep(d: Duration) -> Result<(), Cancelled> {
-        ravel_cancelled(ravel::sleep(d).await)
+    fn sleep(d: Duration) -> impl Future<Output = Result<(), Cancelled>> + Send {
+        MapOutput::new(ravel::sleep(d), ravel_cancelled)
     }
 
     async fn blocking<F, T>(f: F) -> T
@@ -352,7 +382,7 @@ impl Rt for RavelRt {
     where
         F: Future + Send,
     {
-        ravel::timeout(d, async move { Ok(fut.await) }).await.ok()
+        ravel::timeout(d, MapOutput::new(fut, Ok)).await.ok()
     }
 
     async fn group<F>(children: Vec<F>) -> Vec<F::Output>
@@ -364,7 +394,7 @@ impl Rt for RavelRt {
         let tasks = ravel::TaskGroup::run(|tg| async move {
             let mut tasks = Vec::with_capacity(n);
             for child in children {
-                tasks.push(tg.spawn(async move { Ok(child.await) })?);
+                tasks.push(tg.spawn(MapOutput::new(child, Ok))?);
             }
             Ok(tasks)
         })
