@@ -112,3 +112,48 @@ fn b03_scheduled_callbacks_are_not_tasks() {
     })
     .unwrap();
 }
+
+/// The registry (an intrusive list per shard) follows tasks that end in any
+/// order, from any worker: after each round of completions `all_tasks()` is
+/// exactly the tasks still pending, plus the current one.
+/// CPython: spec B03 (`all_tasks` is the set of not-done tasks).
+#[test]
+fn b03_registry_follows_completions_in_any_order() {
+    for (flavour, rt) in both() {
+        rt.block_on(async move {
+            let me = ravel::current_task().unwrap();
+            let n = 300;
+            let gates: Vec<Promise<()>> = (0..n).map(|_| Promise::new()).collect();
+            let tasks: Vec<_> = gates.iter().map(|g| ravel::spawn(g.clone())).collect();
+            let refs: Vec<TaskRef> = tasks.iter().map(|t| t.as_task_ref().clone()).collect();
+            let mut pending: Vec<usize> = (0..n).collect();
+            // Newest first (list heads), oldest first (list tails), then
+            // every third of the rest (middles), then the remainder.
+            let rounds: Vec<Vec<usize>> = vec![
+                (n - 20..n).rev().collect(),
+                (0..20).collect(),
+                (20..n - 20).step_by(3).collect(),
+                (20..n - 20).filter(|i| (i - 20) % 3 != 0).collect(),
+            ];
+            let mut tasks: Vec<Option<_>> = tasks.into_iter().map(Some).collect();
+            for round in rounds {
+                for &i in &round {
+                    gates[i].set_result(())?;
+                }
+                for &i in &round {
+                    tasks[i].take().expect("each task ends once").await?;
+                }
+                pending.retain(|i| !round.contains(i));
+                let all = ravel::all_tasks();
+                assert!(all.contains(&me), "{flavour}");
+                assert_eq!(all.len(), pending.len() + 1, "{flavour}: {} listed", all.len());
+                for &i in &pending {
+                    assert!(all.contains(&refs[i]), "{flavour}: pending task {i} listed");
+                }
+            }
+            assert_eq!(ravel::all_tasks(), vec![me], "{flavour}");
+            Ok(())
+        })
+        .unwrap();
+    }
+}

@@ -2,33 +2,13 @@
 //! on different workers rarely contend. It holds one reference to every task
 //! from spawn until completion.
 
-use crate::task::raw::RawTask;
+use crate::task::raw::{Header, RawTask, TaskList};
 use crate::task::TaskId;
 use parking_lot::Mutex;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Task ids are unique integers: hash them as themselves.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only u64 keys are hashed")
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        // Spread the low bits a little; ids are sequential.
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type Shard = HashMap<u64, RawTask, BuildHasherDefault<IdHasher>>;
+type Shard = TaskList;
 
 pub(crate) struct Registry {
     shards: Box<[Mutex<Shard>]>,
@@ -57,20 +37,24 @@ impl Registry {
         if self.closed.load(Ordering::Acquire) {
             return Err(task);
         }
-        shard.insert(id.as_u64(), task);
+        // SAFETY: a task is registered once, at spawn, so it is in no list.
+        unsafe { shard.push(task) };
         Ok(())
     }
 
-    /// Unregisters a completed task, returning the registry's reference.
-    pub(crate) fn remove(&self, id: TaskId) -> Option<RawTask> {
-        self.shard(id).lock().remove(&id.as_u64())
+    /// Unregisters a completed task, returning the registry's reference
+    /// (`None` if shutdown already took it).
+    pub(crate) fn remove(&self, id: TaskId, task: NonNull<Header>) -> Option<RawTask> {
+        // SAFETY: the caller holds a reference, so the task is live; it was
+        // only ever pushed to the shard of its id.
+        unsafe { self.shard(id).lock().remove(task) }
     }
 
     /// References to every registered task.
     pub(crate) fn snapshot(&self) -> Vec<RawTask> {
         let mut out = Vec::new();
         for shard in self.shards.iter() {
-            out.extend(shard.lock().values().cloned());
+            shard.lock().snapshot(&mut out);
         }
         out
     }
@@ -80,7 +64,7 @@ impl Registry {
         self.closed.store(true, Ordering::Release);
         let mut out = Vec::new();
         for shard in self.shards.iter() {
-            out.extend(shard.lock().drain().map(|(_, t)| t));
+            shard.lock().drain(&mut out);
         }
         out
     }

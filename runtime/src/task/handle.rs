@@ -459,14 +459,14 @@ impl<T> Future for Task<T> {
                 return Poll::Pending;
             }
             {
-                let mut waker = header.join_waker.lock();
+                let mut slot = header.slot.lock();
                 if header.state.load().has(COMPLETE) {
-                    drop(waker);
+                    drop(slot);
                     continue;
                 }
-                match &*waker {
+                match &slot.join_waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => *waker = Some(cx.waker().clone()),
+                    _ => slot.join_waker = Some(cx.waker().clone()),
                 }
             }
             this.waiting = cancel::set_waiter(Waiter::Task(this.inner.clone()));

@@ -76,10 +76,13 @@ pub(crate) struct Extra {
     pub(crate) retrieved: bool,
 }
 
-/// The lock-protected part of the header: the waiter and the extras.
+/// The lock-protected part of the header: the waiter, the waker of the task
+/// awaiting this one through its `Task<T>` handle, and the extras.
 #[derive(Default)]
 pub(crate) struct Slot {
     pub(crate) waiter: Option<Waiter>,
+    /// Woken at completion if the handle is still interested.
+    pub(crate) join_waker: Option<Waker>,
     extra: Option<Box<Extra>>,
 }
 
@@ -101,8 +104,17 @@ pub(crate) struct Header {
     vtable: &'static Vtable,
     pub(crate) id: TaskId,
     pub(crate) scheduler: Arc<Shared>,
-    pub(crate) join_waker: Mutex<Option<Waker>>,
     pub(crate) slot: Mutex<Slot>,
+    /// Links of the [`TaskList`] holding the task (the registry), touched
+    /// only by the holder of that list.
+    links: UnsafeCell<Links>,
+}
+
+/// A task's place in a [`TaskList`].
+#[derive(Default)]
+struct Links {
+    prev: Option<NonNull<Header>>,
+    next: Option<NonNull<Header>>,
 }
 
 struct Vtable {
@@ -158,8 +170,8 @@ impl RawTask {
                 },
                 id,
                 scheduler,
-                join_waker: Mutex::new(None),
                 slot: Mutex::new(Slot::default()),
+                links: UnsafeCell::new(Links::default()),
             },
             stage: UnsafeCell::new(Stage::Running(WithContext::new(ctx, future))),
         });
@@ -258,6 +270,115 @@ impl RawTask {
         // SAFETY: the vtable functions follow the RawWaker contract: clone
         // takes a reference, wake consumes one, drop releases one.
         ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE)) })
+    }
+}
+
+/// An intrusive doubly linked list of tasks, threaded through their headers
+/// (the registry's storage: no allocation per task). The list owns one
+/// reference to each member. A task is in at most one list at a time, and
+/// its links are read and written only through the `&mut TaskList` that
+/// holds it; the owner of the list (a registry shard's lock) serialises
+/// those accesses.
+pub(crate) struct TaskList {
+    head: Option<NonNull<Header>>,
+}
+
+// SAFETY: the list holds counted `RawTask` references, which are `Send`; the
+// links it touches belong to its own members only.
+unsafe impl Send for TaskList {}
+
+impl Default for TaskList {
+    fn default() -> Self {
+        TaskList::new()
+    }
+}
+
+impl TaskList {
+    /// An empty list.
+    pub(crate) const fn new() -> TaskList {
+        TaskList { head: None }
+    }
+
+    /// Runs `f` on the links of `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` is live and a member of this list (or about to become one), and
+    /// no other `&mut` to its links exists.
+    unsafe fn links<R>(ptr: NonNull<Header>, f: impl FnOnce(&mut Links) -> R) -> R {
+        // SAFETY: live per the contract; exclusive because only this list,
+        // borrowed mutably by the caller, touches a member's links.
+        unsafe { ptr.as_ref() }.links.with_mut(|links| f(unsafe { &mut *links }))
+    }
+
+    /// Adds `task` at the front, taking its reference.
+    ///
+    /// # Safety
+    /// `task` is in no list.
+    pub(crate) unsafe fn push(&mut self, task: RawTask) {
+        let ptr = task.ptr;
+        task.forget();
+        let next = self.head;
+        // SAFETY: `ptr` is live (we hold its reference) and joins this list;
+        // `next` is a member.
+        unsafe {
+            Self::links(ptr, |l| *l = Links { prev: None, next });
+            if let Some(next) = next {
+                Self::links(next, |l| l.prev = Some(ptr));
+            }
+        }
+        self.head = Some(ptr);
+    }
+
+    /// Removes `ptr` if it is a member, returning the list's reference.
+    ///
+    /// # Safety
+    /// `ptr` is live and is a member of this list or of no list.
+    pub(crate) unsafe fn remove(&mut self, ptr: NonNull<Header>) -> Option<RawTask> {
+        // SAFETY: per the contract, only this list can touch the links; a
+        // task in no list has both links `None` and is not the head.
+        let Links { prev, next } = unsafe { Self::links(ptr, std::mem::take) };
+        if prev.is_none() && self.head != Some(ptr) {
+            return None;
+        }
+        // SAFETY: `prev` and `next` are members of this list.
+        unsafe {
+            match prev {
+                Some(prev) => Self::links(prev, |l| l.next = next),
+                None => self.head = next,
+            }
+            if let Some(next) = next {
+                Self::links(next, |l| l.prev = prev);
+            }
+        }
+        Some(RawTask { ptr })
+    }
+
+    /// A new reference to every member.
+    pub(crate) fn snapshot(&self, out: &mut Vec<RawTask>) {
+        let mut cur = self.head;
+        while let Some(ptr) = cur {
+            // SAFETY: members are live (the list holds a reference to each).
+            out.push(unsafe { RawTask::clone_from_ptr(ptr) });
+            // SAFETY: as above; links are ours to read.
+            cur = unsafe { Self::links(ptr, |l| l.next) };
+        }
+    }
+
+    /// Empties the list, handing over its references.
+    pub(crate) fn drain(&mut self, out: &mut Vec<RawTask>) {
+        let mut cur = self.head.take();
+        while let Some(ptr) = cur {
+            // SAFETY: members are live and their links ours to reset.
+            cur = unsafe { Self::links(ptr, |l| std::mem::take(l).next) };
+            out.push(RawTask { ptr });
+        }
+    }
+}
+
+impl Drop for TaskList {
+    fn drop(&mut self) {
+        let mut tasks = Vec::new();
+        self.drain(&mut tasks);
     }
 }
 
@@ -443,16 +564,18 @@ where
     cell.stage.with_mut(|stage| unsafe { *stage = Stage::Finished(out) });
 
     let snapshot = header.state.transition_to_complete(outcome);
-    let taken = {
+    let (join_waker, taken) = {
         let mut slot = header.slot.lock();
-        slot.extra.as_deref_mut().map(|extra| {
+        let join_waker = slot.join_waker.take();
+        let taken = slot.extra.as_deref_mut().map(|extra| {
             (
                 std::mem::take(&mut extra.callbacks),
                 std::mem::take(&mut extra.done_wakers),
                 extra.done_hook.take(),
                 extra.error.clone(),
             )
-        })
+        });
+        (join_waker, taken)
     };
     // Done callbacks are queued before the awaiters are woken: in asyncio
     // the awaiter's wake-up is a done callback registered when it started
@@ -474,10 +597,8 @@ where
         }
         None => (Vec::new(), None),
     };
-    if snapshot.has(JOIN_INTEREST) {
-        if let Some(waker) = header.join_waker.lock().take() {
-            waker.wake();
-        }
+    if let Some(waker) = join_waker.filter(|_| snapshot.has(JOIN_INTEREST)) {
+        waker.wake();
     }
     for waker in done_wakers {
         waker.wake();
@@ -486,7 +607,7 @@ where
         let _ = catch_unwind(AssertUnwindSafe(|| hook.call(&task, error, eager_first_step)));
     }
     // The registry's reference and the runner's.
-    let registered = header.scheduler.registry.remove(header.id);
+    let registered = header.scheduler.registry.remove(header.id, ptr);
     if let Some(raw) = registered {
         raw.forget();
         if header.state.ref_dec(2) {
@@ -551,4 +672,14 @@ pub(crate) fn current_raw() -> Option<RawTask> {
     let ptr = current::task_ptr()?;
     // SAFETY: as in `with_current`, the task is live while it is current.
     Some(unsafe { RawTask::clone_from_ptr(ptr) })
+}
+
+#[cfg(all(test, target_pointer_width = "64", not(loom)))]
+mod layout {
+    /// The header size the docs state (docs/architecture.md): a change here
+    /// changes the memory per task that the benchmarks report.
+    #[test]
+    fn header_is_112_bytes() {
+        assert_eq!(std::mem::size_of::<super::Header>(), 112);
+    }
 }

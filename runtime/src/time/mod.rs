@@ -151,20 +151,23 @@ pub fn sleep(duration: Duration) -> Sleep {
     Sleep {
         deadline: Instant::now().checked_add(duration),
         yield_first: duration.is_zero(),
-        entry: None,
         suspended: false,
+        registration: None,
+        key: TimerKey::NONE,
+        shard: 0,
     }
 }
 
 /// Waits until `deadline` (asyncio `sleep` with an absolute time).
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { deadline: Some(deadline), yield_first: false, entry: None, suspended: false }
-}
-
-struct Entry {
-    handle: Handle,
-    shard: usize,
-    key: TimerKey,
+    Sleep {
+        deadline: Some(deadline),
+        yield_first: false,
+        suspended: false,
+        registration: None,
+        key: TimerKey::NONE,
+        shard: 0,
+    }
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`]. `Send + Sync`.
@@ -173,8 +176,14 @@ pub struct Sleep {
     /// `None`: never (the duration overflowed).
     deadline: Option<Instant>,
     yield_first: bool,
-    entry: Option<Entry>,
     suspended: bool,
+    /// The runtime whose wheel `shard` holds the timer under `key`; `None`
+    /// until the first registration. (Flat fields rather than one optional
+    /// struct: this keeps a `Sleep` at 40 bytes, and every task parked on a
+    /// sleep carries one.)
+    registration: Option<Handle>,
+    key: TimerKey,
+    shard: u32,
 }
 
 impl Sleep {
@@ -184,8 +193,8 @@ impl Sleep {
     }
 
     fn deregister(&mut self) {
-        if let Some(entry) = self.entry.take() {
-            entry.handle.shared().timers.remove(entry.shard, entry.key);
+        if let Some(handle) = self.registration.take() {
+            handle.shared().timers.remove(self.shard as usize, self.key);
         }
     }
 
@@ -231,22 +240,23 @@ impl Future for Sleep {
         // Keep the registration if it is still live; otherwise (first poll, or
         // fired but not yet due by our clock reading, a race with the clock:
         // timers are never early) register, in the same wheel as before.
-        let (handle, shard) = match this.entry.take() {
-            Some(entry) if entry.handle.shared().timers.update(entry.shard, entry.key, cx.waker()) => {
-                this.entry = Some(entry);
+        let handle = match this.registration.take() {
+            Some(handle) if handle.shared().timers.update(this.shard as usize, this.key, cx.waker()) => {
+                this.registration = Some(handle);
                 return Poll::Pending;
             }
-            Some(entry) => (entry.handle, entry.shard),
+            Some(handle) => handle,
             None => {
                 let handle =
                     Handle::try_current().expect("ravel::sleep polled outside of a Ravel runtime (no timer driver)");
-                let shard = handle.shared().timer_shard();
-                (handle, shard)
+                this.shard = u32::try_from(handle.shared().timer_shard()).expect("fewer than 2^32 workers");
+                handle
             }
         };
-        let (key, wake) = handle.shared().timers.insert(shard, deadline, cx.waker().clone());
+        let (key, wake) = handle.shared().timers.insert(this.shard as usize, deadline, cx.waker().clone());
         handle.shared().timer_registered(wake);
-        this.entry = Some(Entry { handle, shard, key });
+        this.key = key;
+        this.registration = Some(handle);
         Poll::Pending
     }
 }
@@ -262,3 +272,6 @@ impl std::fmt::Debug for Sleep {
         f.debug_struct("Sleep").field("deadline", &self.deadline).finish()
     }
 }
+
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Sleep>() == 40);

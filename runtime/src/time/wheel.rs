@@ -40,11 +40,16 @@
 //!
 //! # Storage
 //!
-//! Entries live in a slab (`Vec` plus free list) and are linked into intrusive
-//! doubly linked lists (one per slot, plus pending and overflow) through `u32`
-//! indices, so insertion and removal are O(1). Each slab slot carries a
-//! generation counter that is bumped when the entry is freed, which makes
-//! [`TimerKey`]s of fired or removed entries detectably stale.
+//! Entries live in a slab (fixed-size chunks plus a free list) and are linked
+//! into intrusive doubly linked lists (one per slot, plus pending and
+//! overflow) through `u32` indices, so insertion and removal are O(1). The
+//! slab grows one chunk of [`CHUNK`] entries at a time, never by doubling, so
+//! its spare capacity is under one chunk, and an entry is 40 bytes (the
+//! deadline is kept as nanoseconds since the origin and the tick is derived
+//! from it), which keeps an idle timer small. Each entry carries the 32-bit
+//! insertion sequence number of its current occupant: a [`TimerKey`] names
+//! an index and a sequence number, so keys of fired or removed entries are
+//! detectably stale (modulo 2^32 insertions).
 
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -70,38 +75,64 @@ const OVERFLOW: u16 = PENDING + 1;
 const NUM_LISTS: usize = LEVELS * SLOTS + 2;
 /// List id marking a vacant slab slot.
 const FREE: u16 = u16::MAX;
+/// log2 of the number of entries per slab chunk.
+const CHUNK_BITS: u32 = 9;
+/// Entries per slab chunk (512 entries, 20 KiB).
+const CHUNK: usize = 1 << CHUNK_BITS;
 
 /// Stable handle to an entry of a [`Wheel`].
 ///
 /// A key becomes stale once its entry has fired or been removed; stale keys
-/// are detected through a per-slot generation counter, so a key never matches
-/// a newer entry that reuses the same slab slot (modulo 2^32 reuses).
+/// are detected through the entry's sequence number, so a key never matches
+/// a newer entry that reuses the same slab slot (modulo 2^32 insertions).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TimerKey {
     /// Index into the slab.
     index: u32,
-    /// Generation of the slab slot at insertion time.
-    generation: u32,
+    /// Sequence number of the entry at insertion time.
+    seq: u32,
 }
 
-/// One slab slot.
+/// One slab slot (40 bytes).
 struct Entry {
-    /// Exact deadline; the entry never fires before it.
-    deadline: Instant,
-    /// Deadline rounded up to a tick (clamped to [`MAX_TICK`]).
-    tick: u64,
-    /// Insertion sequence number, used to order entries with equal deadlines.
-    seq: u64,
+    /// Exact deadline in nanoseconds since the origin (saturating); the
+    /// entry never fires before it.
+    at: u64,
     /// The waker to wake; `None` while the slot is vacant.
     waker: Option<Waker>,
     /// Previous entry in the same list, or [`NIL`].
     prev: u32,
     /// Next entry in the same list (or in the free list), or [`NIL`].
     next: u32,
+    /// Insertion sequence number of the occupant (wrapping): orders entries
+    /// with equal deadlines and tells live keys from stale ones.
+    seq: u32,
     /// Id of the list holding this entry, or [`FREE`].
     list: u16,
-    /// Generation counter, incremented every time the slot is freed.
-    generation: u32,
+}
+
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Entry>() == 40);
+
+impl TimerKey {
+    /// A key that matches no entry, for a timer not registered yet.
+    pub(crate) const NONE: TimerKey = TimerKey { index: NIL, seq: 0 };
+}
+
+impl Entry {
+    /// The deadline rounded up to a tick.
+    ///
+    /// A saturated deadline (more than 2^64 ns, 584 years, after the origin)
+    /// maps to [`MAX_TICK`], past any tick `process` can reach: such an
+    /// entry stays in the overflow list and never fires, like a sleep whose
+    /// deadline overflows `Instant`.
+    fn tick(&self) -> u64 {
+        if self.at == u64::MAX {
+            MAX_TICK
+        } else {
+            self.at.div_ceil(1_000_000)
+        }
+    }
 }
 
 /// Head and tail of an intrusive list.
@@ -124,8 +155,11 @@ pub(crate) struct Wheel {
     origin: Instant,
     /// Current tick: every slot starting at or before it has been cascaded.
     elapsed: u64,
-    /// Slab of entries.
-    entries: Vec<Entry>,
+    /// Slab of entries, in chunks of [`CHUNK`]: entry `i` is
+    /// `chunks[i / CHUNK][i % CHUNK]`.
+    chunks: Vec<Vec<Entry>>,
+    /// Number of slab entries ever created (live or free).
+    created: u32,
     /// Head of the slab free list (linked through `Entry::next`), or [`NIL`].
     free_head: u32,
     /// Intrusive lists: `level * 64 + slot`, then [`PENDING`], then [`OVERFLOW`].
@@ -136,10 +170,10 @@ pub(crate) struct Wheel {
     overflow_min: u64,
     /// Number of live entries.
     len: usize,
-    /// Sequence number for the next insertion.
-    next_seq: u64,
+    /// Sequence number for the next insertion (wrapping).
+    next_seq: u32,
     /// Scratch buffer for sorting a fired batch (kept to reuse its allocation).
-    fired: Vec<(Instant, u64, Waker)>,
+    fired: Vec<(u64, u32, Waker)>,
 }
 
 impl Wheel {
@@ -148,7 +182,8 @@ impl Wheel {
         Wheel {
             origin,
             elapsed: 0,
-            entries: Vec::new(),
+            chunks: Vec::new(),
+            created: 0,
             free_head: NIL,
             lists: vec![List::EMPTY; NUM_LISTS],
             occupied: [0; LEVELS],
@@ -163,36 +198,32 @@ impl Wheel {
     ///
     /// A deadline in the past fires on the next [`process`](Self::process).
     pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
-        let tick = self.tick_ceil(deadline);
+        let at = self.nanos(deadline);
         let seq = self.next_seq;
-        self.next_seq += 1;
+        self.next_seq = seq.wrapping_add(1);
         let index = if self.free_head != NIL {
             let index = self.free_head;
-            let entry = &mut self.entries[index as usize];
-            self.free_head = entry.next;
-            entry.deadline = deadline;
-            entry.tick = tick;
+            let entry = self.entry_mut(index);
+            let next_free = entry.next;
+            entry.at = at;
             entry.seq = seq;
             entry.waker = Some(waker);
+            self.free_head = next_free;
             index
         } else {
-            let index =
-                u32::try_from(self.entries.len()).ok().filter(|&i| i != NIL).expect("timer wheel: too many timers");
-            self.entries.push(Entry {
-                deadline,
-                tick,
-                seq,
-                waker: Some(waker),
-                prev: NIL,
-                next: NIL,
-                list: FREE,
-                generation: 0,
-            });
+            let index = self.created;
+            assert!(index != NIL, "timer wheel: too many timers");
+            if (index as usize).is_multiple_of(CHUNK) {
+                self.chunks.push(Vec::with_capacity(CHUNK));
+            }
+            let chunk = self.chunks.last_mut().expect("pushed above");
+            chunk.push(Entry { at, waker: Some(waker), prev: NIL, next: NIL, seq, list: FREE });
+            self.created += 1;
             index
         };
         self.len += 1;
         self.place(index);
-        TimerKey { index, generation: self.entries[index as usize].generation }
+        TimerKey { index, seq }
     }
 
     /// Replaces the stored waker of `key` (the clone is skipped if the stored
@@ -203,7 +234,7 @@ impl Wheel {
         if !self.is_live(key) {
             return false;
         }
-        let slot = &mut self.entries[key.index as usize].waker;
+        let slot = &mut self.entry_mut(key.index).waker;
         match slot {
             Some(current) if current.will_wake(waker) => {}
             _ => *slot = Some(waker.clone()),
@@ -252,7 +283,7 @@ impl Wheel {
     /// Entries whose deadline is `> now` stay in the wheel. Jumps far ahead
     /// are cheap: only occupied slots are visited.
     pub(crate) fn process(&mut self, now: Instant, out: &mut Vec<Waker>) {
-        let target = self.tick_ceil(now);
+        let target = self.nanos(now).div_ceil(1_000_000).min(MAX_TICK);
         while let Some((start, list)) = self.next_expiration() {
             if start > target {
                 break;
@@ -264,19 +295,22 @@ impl Wheel {
             self.elapsed = target;
         }
 
+        let now = self.nanos(now);
         let mut fired = std::mem::take(&mut self.fired);
         let mut index = self.lists[PENDING as usize].head;
         while index != NIL {
-            let entry = &self.entries[index as usize];
+            let entry = self.entry(index);
             let next = entry.next;
-            if entry.deadline <= now {
-                let (deadline, seq) = (entry.deadline, entry.seq);
+            if entry.at <= now && entry.at != u64::MAX {
+                // Age order: the older the entry, the smaller the key
+                // (sequence numbers wrap, so compare distances to the next).
+                let (at, age) = (entry.at, entry.seq.wrapping_sub(self.next_seq));
                 self.unlink(index);
-                fired.push((deadline, seq, self.release(index)));
+                fired.push((at, age, self.release(index)));
             }
             index = next;
         }
-        fired.sort_unstable_by_key(|&(deadline, seq, _)| (deadline, seq));
+        fired.sort_unstable_by_key(|&(at, age, _)| (at, age));
         out.extend(fired.drain(..).map(|(_, _, waker)| waker));
         self.fired = fired;
     }
@@ -293,21 +327,32 @@ impl Wheel {
         self.len == 0
     }
 
-    /// Converts an instant to a tick, rounding up; instants before the origin
-    /// map to tick 0 and far-future instants are clamped to [`MAX_TICK`].
-    fn tick_ceil(&self, t: Instant) -> u64 {
-        match t.checked_duration_since(self.origin) {
-            None => 0,
-            Some(d) => {
-                let ms = d.as_nanos().div_ceil(1_000_000);
-                u64::try_from(ms).map_or(MAX_TICK, |ms| ms.min(MAX_TICK))
-            }
-        }
+    /// Converts an instant to nanoseconds since the origin; instants before
+    /// the origin map to 0 and those past 2^64 ns (584 years) saturate.
+    fn nanos(&self, t: Instant) -> u64 {
+        t.checked_duration_since(self.origin).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// The instant `at` nanoseconds after the origin (`None` if it is not
+    /// representable).
+    fn instant(&self, at: u64) -> Option<Instant> {
+        self.origin.checked_add(Duration::from_nanos(at))
+    }
+
+    fn entry(&self, index: u32) -> &Entry {
+        &self.chunks[(index >> CHUNK_BITS) as usize][index as usize & (CHUNK - 1)]
+    }
+
+    fn entry_mut(&mut self, index: u32) -> &mut Entry {
+        &mut self.chunks[(index >> CHUNK_BITS) as usize][index as usize & (CHUNK - 1)]
     }
 
     /// Whether `key` refers to a live entry.
     fn is_live(&self, key: TimerKey) -> bool {
-        self.entries.get(key.index as usize).is_some_and(|e| e.list != FREE && e.generation == key.generation)
+        key.index < self.created && {
+            let e = self.entry(key.index);
+            e.list != FREE && e.seq == key.seq
+        }
     }
 
     /// Start tick and list id of the earliest occupied slot (or of the
@@ -343,7 +388,7 @@ impl Wheel {
             self.occupied[list / SLOTS] &= !(1u64 << (list % SLOTS));
         }
         while index != NIL {
-            let next = self.entries[index as usize].next;
+            let next = self.entry(index).next;
             self.place(index);
             index = next;
         }
@@ -351,7 +396,7 @@ impl Wheel {
 
     /// Links the (unlinked) entry `index` into the list matching its tick.
     fn place(&mut self, index: u32) {
-        let tick = self.entries[index as usize].tick;
+        let tick = self.entry(index).tick();
         let list = if tick <= self.elapsed {
             PENDING
         } else {
@@ -367,31 +412,31 @@ impl Wheel {
             }
         };
         let tail = self.lists[list as usize].tail;
-        let entry = &mut self.entries[index as usize];
+        let entry = self.entry_mut(index);
         entry.list = list;
         entry.prev = tail;
         entry.next = NIL;
         if tail == NIL {
             self.lists[list as usize].head = index;
         } else {
-            self.entries[tail as usize].next = index;
+            self.entry_mut(tail).next = index;
         }
         self.lists[list as usize].tail = index;
     }
 
     /// Unlinks the live entry `index` from its list, in O(1).
     fn unlink(&mut self, index: u32) {
-        let Entry { prev, next, list, .. } = self.entries[index as usize];
+        let &Entry { prev, next, list, .. } = self.entry(index);
         let l = list as usize;
         if prev == NIL {
             self.lists[l].head = next;
         } else {
-            self.entries[prev as usize].next = next;
+            self.entry_mut(prev).next = next;
         }
         if next == NIL {
             self.lists[l].tail = prev;
         } else {
-            self.entries[next as usize].prev = prev;
+            self.entry_mut(next).prev = prev;
         }
         if self.lists[l].head == NIL {
             if list < PENDING {
@@ -402,17 +447,17 @@ impl Wheel {
         }
     }
 
-    /// Frees the (unlinked) entry `index`, bumping its generation, and returns
-    /// its waker.
+    /// Frees the (unlinked) entry `index` and returns its waker.
     fn release(&mut self, index: u32) -> Waker {
-        let entry = &mut self.entries[index as usize];
-        entry.generation = entry.generation.wrapping_add(1);
+        let free_head = self.free_head;
+        let entry = self.entry_mut(index);
         entry.list = FREE;
         entry.prev = NIL;
-        entry.next = self.free_head;
+        entry.next = free_head;
+        let waker = entry.waker.take().expect("timer wheel: live entry without waker");
         self.free_head = index;
         self.len -= 1;
-        entry.waker.take().expect("timer wheel: live entry without waker")
+        waker
     }
 
     /// Smallest exact deadline in `list`, or `None` if it is empty.
@@ -420,11 +465,13 @@ impl Wheel {
         let mut min = None;
         let mut index = self.lists[list as usize].head;
         while index != NIL {
-            let entry = &self.entries[index as usize];
-            min = Some(min.map_or(entry.deadline, |m: Instant| m.min(entry.deadline)));
+            let entry = self.entry(index);
+            min = Some(min.map_or(entry.at, |m: u64| m.min(entry.at)));
             index = entry.next;
         }
-        min
+        // Only a saturated deadline (584 years away) is not representable;
+        // there is nothing to wake up for before it.
+        min.and_then(|at| self.instant(at))
     }
 }
 
@@ -543,7 +590,7 @@ mod tests {
         assert!(!wheel.update_waker(a, &waker(9, &log).0));
         assert_eq!(wheel.len(), 1);
 
-        // The freed slot is reused with a new generation.
+        // The freed slot is reused with a new sequence number.
         let c = wheel.insert(origin + ms(15), waker(3, &log).0);
         assert_eq!(c.index, a.index);
         assert_ne!(c, a);
@@ -750,15 +797,23 @@ mod tests {
             .collect::<Vec<_>>();
         for (id, &d) in huge.iter().enumerate() {
             wheel.insert(d, waker(id, &log).0);
-            assert!(wheel.next_deadline().unwrap() <= huge[0]);
+            // Nothing to wake up for within 584 years.
+            assert!(wheel.next_deadline().unwrap() > origin + Duration::from_secs(584 * 365 * 86_400));
         }
         assert!(fire(&mut wheel, origin + Duration::from_secs(1 << 30), &log).is_empty());
-        for (id, &d) in huge.iter().enumerate() {
-            assert!(fire(&mut wheel, d - US, &log).is_empty());
-            assert!(wheel.next_deadline().unwrap() <= d);
-            assert_eq!(fire(&mut wheel, d, &log), vec![id]);
+        // A deadline within 584 years fires exactly on time alongside them.
+        let near = origin + Duration::from_secs(1 << 33);
+        wheel.insert(near, waker(99, &log).0);
+        assert!(fire(&mut wheel, near - US, &log).is_empty());
+        assert_eq!(wheel.next_deadline().unwrap(), near);
+        assert_eq!(fire(&mut wheel, near, &log), vec![99]);
+        // Deadlines beyond 2^64 ns after the origin never fire, not even at
+        // their own instant (never early), and stay removable.
+        for &d in &huge {
+            assert!(fire(&mut wheel, d, &log).is_empty());
+            assert!(wheel.next_deadline().unwrap() > near);
         }
-        assert!(wheel.is_empty());
+        assert_eq!(wheel.len(), huge.len());
     }
 
     #[test]
@@ -805,6 +860,53 @@ mod tests {
         fn below(&mut self, n: u64) -> u64 {
             self.next() % n
         }
+    }
+
+    #[test]
+    fn sequence_numbers_wrap_without_breaking_order_or_staleness() {
+        let origin = Instant::now();
+        let log = Arc::default();
+        let mut wheel = Wheel::new(origin);
+        wheel.next_seq = u32::MAX - 1;
+        let keys: Vec<_> = (0..4).map(|i| wheel.insert(origin + ms(3), waker(i, &log).0)).collect();
+        assert_eq!(wheel.next_seq, 2, "the counter wrapped");
+        assert_eq!(fire(&mut wheel, origin + ms(3), &log), vec![0, 1, 2, 3], "insertion order across the wrap");
+        // The slots are reused (LIFO free list) by new entries: the old keys
+        // stay stale, the new ones live.
+        let fresh: Vec<_> = (4..8).map(|i| wheel.insert(origin + ms(9), waker(i, &log).0)).collect();
+        for key in &keys {
+            assert!(!wheel.remove(*key));
+            assert!(!wheel.update_waker(*key, &waker(0, &log).0));
+        }
+        assert_eq!(wheel.len(), 4);
+        assert!(wheel.remove(fresh[2]));
+        assert_eq!(fire(&mut wheel, origin + ms(9), &log), vec![4, 5, 7]);
+    }
+
+    #[test]
+    fn slab_grows_one_chunk_at_a_time_and_reuses_slots() {
+        let origin = Instant::now();
+        let log = Arc::default();
+        let mut wheel = Wheel::new(origin);
+        let n = 3 * CHUNK + 1;
+        let keys: Vec<_> = (0..n).map(|i| wheel.insert(origin + ms(1 + i as u64 % 200), waker(i, &log).0)).collect();
+        assert_eq!(wheel.chunks.len(), 4);
+        assert!(wheel.chunks.iter().all(|c| c.capacity() == CHUNK), "no doubling: fixed chunks");
+        for key in keys.iter().step_by(2) {
+            assert!(wheel.remove(*key));
+        }
+        // Refilling the freed half creates no chunk.
+        for i in 0..n.div_ceil(2) {
+            wheel.insert(origin + ms(500), waker(n + i, &log).0);
+        }
+        assert_eq!(wheel.chunks.len(), 4);
+        assert_eq!(wheel.len(), n);
+        let fired = fire(&mut wheel, origin + ms(500), &log);
+        assert_eq!(fired.len(), n);
+        let mut survivors: Vec<usize> = (0..n).skip(1).step_by(2).collect();
+        survivors.sort_by_key(|&i| (i % 200, i));
+        assert_eq!(&fired[..survivors.len()], &survivors[..], "by deadline, then insertion order");
+        assert!(wheel.is_empty());
     }
 
     #[test]
