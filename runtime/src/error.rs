@@ -90,12 +90,36 @@ struct Inner {
 /// ```
 #[derive(Clone)]
 pub struct Error {
-    inner: Arc<Inner>,
+    /// `None`: a plain cancellation (no message, not an abort, no cause or
+    /// context), the error every cancelled sleep, join and task ends with.
+    /// It is built without allocating and reads as [`PLAIN_CANCELLED`].
+    inner: Option<Arc<Inner>>,
 }
+
+/// What an `Error` with no `inner` reads as.
+static PLAIN_CANCELLED: Inner =
+    Inner { repr: Repr::Cancelled { message: None, aborted: false }, cause: None, context: None };
 
 impl Error {
     fn from_repr(repr: Repr) -> Error {
-        Error { inner: Arc::new(Inner { repr, cause: None, context: None }) }
+        Error::from_inner(Inner { repr, cause: None, context: None })
+    }
+
+    fn from_inner(inner: Inner) -> Error {
+        Error { inner: Some(Arc::new(inner)) }
+    }
+
+    fn inner(&self) -> &Inner {
+        self.inner.as_deref().unwrap_or(&PLAIN_CANCELLED)
+    }
+
+    /// Whether two errors are one value (not merely equal-looking).
+    fn same(&self, other: &Error) -> bool {
+        match (&self.inner, &other.inner) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
     }
 
     /// Wraps a user error.
@@ -116,7 +140,16 @@ impl Error {
     /// A cancellation error (asyncio `CancelledError(msg)`). Returning it from
     /// a task ends the task cancelled, as raising `CancelledError` does.
     pub fn cancelled<M: Into<String>>(message: Option<M>) -> Error {
-        Error::from_repr(Repr::Cancelled { message: message.map(Into::into), aborted: false })
+        match message {
+            None => Error { inner: None },
+            Some(message) => Error::from_repr(Repr::Cancelled { message: Some(message.into()), aborted: false }),
+        }
+    }
+
+    /// Whether this is a plain cancellation: no message, not an abort, no
+    /// cause or context (one that `Error::cancelled(None)` recreates exactly).
+    pub(crate) fn is_plain_cancellation(&self) -> bool {
+        self.inner.is_none()
     }
 
     /// The outcome of a task stopped by [`abort`](crate::TaskRef::abort).
@@ -131,7 +164,7 @@ impl Error {
 
     /// A timeout error whose cause is `cause` (asyncio `raise TimeoutError from exc`).
     pub fn timeout_from(cause: Error) -> Error {
-        Error { inner: Arc::new(Inner { repr: Repr::Timeout, cause: Some(cause.clone()), context: Some(cause) }) }
+        Error::from_inner(Inner { repr: Repr::Timeout, cause: Some(cause.clone()), context: Some(cause) })
     }
 
     /// The same error with `context` set as the error being handled when it
@@ -139,17 +172,12 @@ impl Error {
     /// `context` is spliced in at the end of its context chain, as Python
     /// 3.13's `Timeout` does for foreign errors.
     pub fn with_context(&self, context: Error) -> Error {
-        let context = match &self.inner.context {
+        let inner = self.inner();
+        let context = match &inner.context {
             Some(existing) => existing.with_context(context),
             None => context,
         };
-        Error {
-            inner: Arc::new(Inner {
-                repr: self.inner.repr.clone(),
-                cause: self.inner.cause.clone(),
-                context: Some(context),
-            }),
-        }
+        Error::from_inner(Inner { repr: inner.repr.clone(), cause: inner.cause.clone(), context: Some(context) })
     }
 
     /// An invalid-state error with a message naming the misuse.
@@ -181,7 +209,7 @@ impl Error {
 
     /// What kind of error this is.
     pub fn kind(&self) -> ErrorKind {
-        match &self.inner.repr {
+        match &self.inner().repr {
             Repr::Cancelled { .. } => ErrorKind::Cancelled,
             Repr::Timeout => ErrorKind::Timeout,
             Repr::Panic { .. } => ErrorKind::Panic,
@@ -195,19 +223,19 @@ impl Error {
 
     /// True for a cancellation (asyncio `CancelledError`), including an abort.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.inner.repr, Repr::Cancelled { .. })
+        matches!(self.inner().repr, Repr::Cancelled { .. })
     }
 
     /// True if the task was stopped by [`abort`](crate::TaskRef::abort)
     /// rather than cancelled.
     pub fn is_aborted(&self) -> bool {
-        matches!(self.inner.repr, Repr::Cancelled { aborted: true, .. })
+        matches!(self.inner().repr, Repr::Cancelled { aborted: true, .. })
     }
 
     /// The cancellation message (asyncio `CancelledError.args[0]`), if this is
     /// a cancellation that carries one.
     pub fn cancel_message(&self) -> Option<&str> {
-        match &self.inner.repr {
+        match &self.inner().repr {
             Repr::Cancelled { message, .. } => message.as_deref(),
             _ => None,
         }
@@ -215,44 +243,44 @@ impl Error {
 
     /// True for a timeout (asyncio `TimeoutError`).
     pub fn is_timeout(&self) -> bool {
-        matches!(self.inner.repr, Repr::Timeout)
+        matches!(self.inner().repr, Repr::Timeout)
     }
 
     /// True if a task's future panicked.
     pub fn is_panic(&self) -> bool {
-        matches!(self.inner.repr, Repr::Panic { .. })
+        matches!(self.inner().repr, Repr::Panic { .. })
     }
 
     /// True if Ctrl-C interrupted [`run`](crate::run) (asyncio `KeyboardInterrupt`).
     pub fn is_interrupted(&self) -> bool {
-        matches!(self.inner.repr, Repr::Interrupted)
+        matches!(self.inner().repr, Repr::Interrupted)
     }
 
     /// True for an invalid-state error (misuse).
     pub fn is_invalid_state(&self) -> bool {
-        matches!(self.inner.repr, Repr::InvalidState(_))
+        matches!(self.inner().repr, Repr::InvalidState(_))
     }
 
     /// The error this one was raised from (asyncio `__cause__`), e.g. the
     /// cancellation behind a timeout.
     pub fn cause(&self) -> Option<&Error> {
-        self.inner.cause.as_ref()
+        self.inner().cause.as_ref()
     }
 
     /// The error that was being handled when this one arose (asyncio
     /// `__context__`).
     pub fn context(&self) -> Option<&Error> {
-        self.inner.context.as_ref()
+        self.inner().context.as_ref()
     }
 
     /// True for an exception group.
     pub fn is_group(&self) -> bool {
-        matches!(self.inner.repr, Repr::Group(_))
+        matches!(self.inner().repr, Repr::Group(_))
     }
 
     /// The exception group, if this is one.
     pub fn as_group(&self) -> Option<&ExceptionGroup> {
-        match &self.inner.repr {
+        match &self.inner().repr {
             Repr::Group(g) => Some(g),
             _ => None,
         }
@@ -260,7 +288,7 @@ impl Error {
 
     /// The user error inside, if it is an `E`.
     pub fn downcast_ref<E: StdError + 'static>(&self) -> Option<&E> {
-        match &self.inner.repr {
+        match &self.inner().repr {
             Repr::Other(e) => e.downcast_ref::<E>(),
             _ => None,
         }
@@ -269,7 +297,7 @@ impl Error {
     /// Takes the panic payload of a panic error. The payload can be taken
     /// once; later calls (on this error or its clones) return `None`.
     pub fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
-        match &self.inner.repr {
+        match &self.inner().repr {
             Repr::Panic { payload, .. } => payload.lock().take(),
             _ => None,
         }
@@ -293,7 +321,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.inner.repr {
+        match &self.inner().repr {
             Repr::Cancelled { aborted: true, .. } => f.write_str("task aborted"),
             Repr::Cancelled { message: Some(m), .. } => write!(f, "cancelled: {m}"),
             Repr::Cancelled { message: None, .. } => f.write_str("cancelled"),
@@ -312,17 +340,17 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
         d.field("kind", &self.kind());
-        match &self.inner.repr {
+        match &self.inner().repr {
             Repr::Cancelled { message, .. } => d.field("message", message),
             Repr::Other(e) => d.field("error", e),
             Repr::Group(g) => d.field("group", g),
             _ => d.field("message", &self.to_string()),
         };
-        if let Some(cause) = &self.inner.cause {
+        if let Some(cause) = &self.inner().cause {
             d.field("cause", cause);
         }
-        if let Some(context) = &self.inner.context {
-            if self.inner.cause.as_ref().is_none_or(|c| !Arc::ptr_eq(&c.inner, &context.inner)) {
+        if let Some(context) = &self.inner().context {
+            if self.inner().cause.as_ref().is_none_or(|c| !c.same(context)) {
                 d.field("context", context);
             }
         }

@@ -57,7 +57,7 @@ pub(crate) fn cancel(task: &RawTask, message: Option<String>) -> bool {
         if header.cancel.request(true) == Request::Done {
             return false;
         }
-        slot.extra().message = message;
+        slot.set_message(message);
         drop(slot);
         task.wake_by_ref();
         return true;
@@ -75,7 +75,7 @@ pub(crate) fn cancel(task: &RawTask, message: Option<String>) -> bool {
     }
     let mut slot = header.slot.lock();
     if header.cancel.set_pending() {
-        slot.extra().message = message;
+        slot.set_message(message);
         drop(slot);
         task.wake_by_ref();
         true
@@ -90,7 +90,7 @@ pub(crate) fn uncancel(header: &Header) -> u32 {
     let mut slot = header.slot.lock();
     let count = header.cancel.uncancel();
     if count == 0 && !header.cancel.is_pending() {
-        slot.extra().message = None;
+        slot.set_message(None);
     }
     count
 }
@@ -126,7 +126,7 @@ pub(crate) fn take_delivery(header: &Header) -> Option<Error> {
     if !header.cancel.take_pending() {
         return None;
     }
-    Some(Error::cancelled(slot.extra().message.take()))
+    Some(Error::cancelled(slot.take_message()))
 }
 
 /// The delivery point for leaves: the current task's pending cancellation.
@@ -147,7 +147,7 @@ pub(crate) fn forward_pending(target: impl FnOnce(Option<String>) -> bool) -> Op
         if !header.cancel.take_pending() {
             return None;
         }
-        Some(slot.extra().message.take())
+        Some(slot.take_message())
     })
     .flatten()?;
     if target(message.clone()) {

@@ -184,6 +184,8 @@ impl TaskRef {
         match &extra.error {
             Some(e) if e.is_cancelled() => Err(e.clone()),
             Some(e) => Ok(Some(e.clone())),
+            // A plain cancellation is not stored (see `complete`).
+            None if snapshot.has(CANCELLED) => Err(Error::cancelled(None::<String>)),
             None => Ok(None),
         }
     }

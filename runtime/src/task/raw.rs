@@ -94,6 +94,20 @@ impl Slot {
     pub(crate) fn extra_ref(&self) -> Option<&Extra> {
         self.extra.as_deref()
     }
+
+    /// Sets the cancel message; `None` allocates no extras.
+    pub(crate) fn set_message(&mut self, message: Option<String>) {
+        match (message, self.extra.as_deref_mut()) {
+            (None, None) => {}
+            (None, Some(extra)) => extra.message = None,
+            (Some(message), _) => self.extra().message = Some(message),
+        }
+    }
+
+    /// Takes the cancel message, allocating nothing.
+    pub(crate) fn take_message(&mut self) -> Option<String> {
+        self.extra.as_deref_mut().and_then(|extra| extra.message.take())
+    }
 }
 
 /// The type-independent part of a task, at offset 0 of its allocation.
@@ -545,7 +559,7 @@ where
     let out = match out {
         Ok(value) if pending => {
             drop(value);
-            let message = header.slot.lock().extra().message.take();
+            let message = header.slot.lock().take_message();
             Err(Error::cancelled(message))
         }
         out => out,
@@ -555,33 +569,37 @@ where
         Err(e) if e.is_cancelled() => CANCELLED,
         Err(_) => FAILED,
     };
-    // The waiter needs no clearing: the future, and with it every join or
-    // promise wait that could have registered one, is already dropped.
-    if let Err(e) = &out {
-        header.slot.lock().extra().error = Some(e.clone());
-    }
+    let error = out.as_ref().err().cloned();
     // SAFETY: RUNNING still gives us exclusive access to the stage.
     cell.stage.with_mut(|stage| unsafe { *stage = Stage::Finished(out) });
 
-    let snapshot = header.state.transition_to_complete(outcome);
-    let (join_waker, taken) = {
+    // One critical section: record the error, publish COMPLETE, take what
+    // completion hands out. Whoever sees COMPLETE and then takes the lock
+    // (`exception`, `add_done_callback`, a joiner) finds all of it settled.
+    // The waiter needs no clearing: the future, and with it every join or
+    // promise wait that could have registered one, is already dropped.
+    let (snapshot, join_waker, taken) = {
         let mut slot = header.slot.lock();
+        if let Some(e) = &error {
+            // A plain cancellation is not stored unless the extras exist
+            // anyway: `exception()` rebuilds it from the CANCELLED bit, so
+            // cancelling an ordinary task allocates nothing.
+            if !e.is_plain_cancellation() || slot.extra.is_some() {
+                slot.extra().error = Some(e.clone());
+            }
+        }
+        let snapshot = header.state.transition_to_complete(outcome);
         let join_waker = slot.join_waker.take();
         let taken = slot.extra.as_deref_mut().map(|extra| {
-            (
-                std::mem::take(&mut extra.callbacks),
-                std::mem::take(&mut extra.done_wakers),
-                extra.done_hook.take(),
-                extra.error.clone(),
-            )
+            (std::mem::take(&mut extra.callbacks), std::mem::take(&mut extra.done_wakers), extra.done_hook.take())
         });
-        (join_waker, taken)
+        (snapshot, join_waker, taken)
     };
     // Done callbacks are queued before the awaiters are woken: in asyncio
     // the awaiter's wake-up is a done callback registered when it started
     // awaiting, after the ones added before.
     let (done_wakers, hook) = match taken {
-        Some((callbacks, done_wakers, hook, error)) => {
+        Some((callbacks, done_wakers, hook)) => {
             let task = (hook.is_some() || !callbacks.is_empty())
                 // SAFETY: we hold the runner's reference, so the task is live.
                 .then(|| TaskRef::from_raw(unsafe { RawTask::clone_from_ptr(ptr) }));
