@@ -333,10 +333,37 @@ impl Context {
             }
         }
 
+        /// Fast path's guard: whatever `f` left current belongs to `slot`;
+        /// the thread's context goes back to empty.
+        struct Capture<'a> {
+            slot: &'a mut Context,
+        }
+        impl Drop for Capture<'_> {
+            fn drop(&mut self) {
+                let _ = CURRENT.try_with(|current| {
+                    let mut current = current.borrow_mut();
+                    if !current.is_empty() {
+                        *self.slot = std::mem::take(&mut *current);
+                    }
+                });
+            }
+        }
+
+        // Entering an empty context while the thread's is empty (every poll
+        // of a task that never set a variable): nothing to swap.
+        if self.is_empty() && CURRENT.with(|current| current.borrow().is_empty()) {
+            let _capture = Capture { slot: self };
+            return f();
+        }
         let inner = std::mem::take(self);
         let outer = CURRENT.with(|current| current.replace(inner));
         let _restore = Restore { slot: self, outer };
         f()
+    }
+
+    /// No values and no identity: indistinguishable from a fresh context.
+    fn is_empty(&self) -> bool {
+        self.map.is_none() && self.id == 0
     }
 }
 

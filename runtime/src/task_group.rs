@@ -32,31 +32,86 @@ use crate::runtime::{Handle, UnhandledError};
 use crate::task::raw::{ChildDone, DoneHook};
 use crate::task::{self, cancel, Task, TaskRef};
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::future::Future;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-/// Child sequence numbers are unique: hash them as themselves.
+/// The children of a group not yet reported done: a slab (a vector with a
+/// free list), so spawning and finishing a child costs no hashing and no
+/// rehash growth. A key is the slot index (low 32 bits) and the slot's
+/// generation (high 32 bits), so a key whose child was already removed
+/// never matches a newer child that reuses the slot.
 #[derive(Default)]
-struct SeqHasher(u64);
+struct Children {
+    slots: Vec<ChildSlot>,
+    free: Vec<u32>,
+    len: usize,
+}
 
-impl Hasher for SeqHasher {
-    fn finish(&self) -> u64 {
-        self.0
+struct ChildSlot {
+    generation: u32,
+    /// `None` while vacant, `Some(None)` while `spawn` is still creating
+    /// the task.
+    child: Option<Option<TaskRef>>,
+}
+
+impl Children {
+    /// Reserves a slot for a child being spawned; returns its key.
+    fn reserve(&mut self) -> u64 {
+        self.len += 1;
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                let index = u32::try_from(self.slots.len()).expect("fewer than 2^32 live children");
+                self.slots.push(ChildSlot { generation: 0, child: None });
+                index
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.child = Some(None);
+        u64::from(slot.generation) << 32 | u64::from(index)
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
+    fn slot(&mut self, key: u64) -> Option<&mut Option<Option<TaskRef>>> {
+        let slot = self.slots.get_mut((key & u64::from(u32::MAX)) as usize)?;
+        (slot.generation == (key >> 32) as u32 && slot.child.is_some()).then_some(&mut slot.child)
+    }
+
+    /// Records the task of a reserved child; false if it was removed since.
+    fn fill(&mut self, key: u64, task: TaskRef) -> bool {
+        match self.slot(key) {
+            Some(child) => {
+                *child = Some(Some(task));
+                true
+            }
+            None => false,
         }
     }
 
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn remove(&mut self, key: u64) {
+        if let Some(child) = self.slot(key) {
+            *child = None;
+            let index = (key & u64::from(u32::MAX)) as u32;
+            let slot = &mut self.slots[index as usize];
+            slot.generation = slot.generation.wrapping_add(1);
+            self.free.push(index);
+            self.len -= 1;
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The children whose task exists, in slot order.
+    fn tasks(&self) -> impl Iterator<Item = &TaskRef> {
+        self.slots.iter().filter_map(|slot| slot.child.as_ref()?.as_ref())
     }
 }
 
@@ -65,10 +120,8 @@ pub const GROUP_MESSAGE: &str = "unhandled errors in a TaskGroup";
 
 #[derive(Default)]
 struct State {
-    /// Children not yet reported done, by their sequence number in the group
-    /// (`None` while `spawn` is still creating the task).
-    tasks: HashMap<u64, Option<TaskRef>, BuildHasherDefault<SeqHasher>>,
-    next_seq: u64,
+    /// Children not yet reported done.
+    tasks: Children,
     errors: Vec<Error>,
     base_error: Option<Error>,
     aborting: bool,
@@ -181,10 +234,7 @@ impl TaskGroup {
             if st.aborting {
                 return Err(Error::invalid_state(format!("{} is shutting down", self.describe(&st))));
             }
-            let seq = st.next_seq;
-            st.next_seq += 1;
-            st.tasks.insert(seq, None);
-            seq
+            st.tasks.reserve()
         };
         let task = builder.spawn_on(&self.inner.handle, future);
         let hook = DoneHook { target: self.inner.clone(), key: seq };
@@ -194,13 +244,10 @@ impl TaskGroup {
             hook.call(task.as_task_ref(), error, true);
         }
         let mut st = self.inner.state.lock();
-        if let Some(slot) = st.tasks.get_mut(&seq) {
-            *slot = Some(task.as_task_ref().clone());
-            if st.aborting && !task.done() {
-                // The group began aborting while we were spawning.
-                drop(st);
-                task.cancel();
-            }
+        if st.tasks.fill(seq, task.as_task_ref().clone()) && st.aborting && !task.done() {
+            // The group began aborting while we were spawning.
+            drop(st);
+            task.cancel();
         }
         Ok(task)
     }
@@ -264,7 +311,7 @@ impl TaskGroup {
     /// caller cancels them after releasing the lock).
     fn abort(st: &mut State) -> Vec<TaskRef> {
         st.aborting = true;
-        st.tasks.values().flatten().filter(|t| !t.done()).cloned().collect()
+        st.tasks.tasks().filter(|t| !t.done()).cloned().collect()
     }
 
     fn describe(&self, st: &State) -> String {
@@ -397,7 +444,7 @@ impl Inner {
     /// (`None`: cancelled or dropped unfinished).
     fn on_child_done(self: &Arc<Self>, seq: u64, child: Option<TaskRef>, outcome: Option<Error>) {
         let mut st = self.state.lock();
-        st.tasks.remove(&seq);
+        st.tasks.remove(seq);
         if st.tasks.is_empty() {
             if let Some(waker) = st.exit_waker.take() {
                 waker.wake();
@@ -488,5 +535,41 @@ impl std::fmt::Debug for TaskGroup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let st = self.inner.state.lock();
         f.write_str(&self.describe(&st)["TaskGroup ".len()..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Children;
+
+    #[test]
+    fn children_slab_keys_go_stale_when_their_slot_is_reused() {
+        let rt = crate::Builder::new_current_thread().build().unwrap();
+        let task = rt.handle().spawn(async { Ok(()) });
+        let tr = task.as_task_ref().clone();
+        let mut children = Children::default();
+        let a = children.reserve();
+        let b = children.reserve();
+        assert_eq!(children.len(), 2);
+        assert!(children.fill(a, tr.clone()));
+        assert_eq!(children.tasks().count(), 1, "b is reserved, not filled");
+        children.remove(a);
+        assert_eq!(children.len(), 1);
+        // The freed slot goes to the next child under a new generation: the
+        // old key neither fills nor removes it.
+        let c = children.reserve();
+        assert_eq!(c & u64::from(u32::MAX), a & u64::from(u32::MAX), "slot reused");
+        assert_ne!(c, a);
+        assert!(!children.fill(a, tr.clone()));
+        children.remove(a);
+        assert_eq!(children.len(), 2);
+        assert!(children.fill(c, tr.clone()));
+        assert!(children.fill(b, tr));
+        assert_eq!(children.tasks().count(), 2);
+        children.remove(b);
+        children.remove(c);
+        children.remove(c);
+        assert!(children.is_empty());
+        assert_eq!(children.tasks().count(), 0);
     }
 }

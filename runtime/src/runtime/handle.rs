@@ -111,34 +111,63 @@ impl Handle {
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let shared = &self.shared;
-        let id = TaskId::next();
-        let eager = eager.unwrap_or(shared.eager_tasks)
-            && current::task_ptr().is_some()
-            && current::is_inside(shared)
-            && current::eager_depth() < EAGER_DEPTH_LIMIT;
-        let flags = if eager { RUNNING } else { NOTIFIED };
-        let [registered, handle, runner] = RawTask::new(future, ctx, id, shared.clone(), flags);
-        if let Some(name) = name {
-            handle.header().slot.lock().extra().name = Some(Arc::from(name));
-        }
-        match shared.registry.insert(id, registered) {
-            Ok(()) if eager => {
-                let _depth = current::enter_eager();
-                runner.poll_owned(Snapshot(RUNNING));
-            }
-            Ok(()) => shared.schedule(runner, false),
-            Err(registered) => {
-                // Shut down: end the task at once, unpolled.
-                drop(registered);
-                if !eager {
-                    let _ = runner.header().state.transition_to_running();
-                }
-                runner.poll_owned(Snapshot(RUNNING | ABORT));
-            }
-        }
-        Task::from_raw(handle)
+        let inside = current::task_ptr().is_some() && current::is_inside(&self.shared);
+        spawn_new(self.shared.clone(), inside, future, name, eager, ctx)
     }
+
+    /// Spawns on the runtime this thread is inside (`ravel::spawn`): the
+    /// handle read from the thread becomes the task's, with no second clone
+    /// and no check that this thread is inside.
+    pub(crate) fn spawn_here<F, T>(self, future: F, name: Option<String>, eager: Option<bool>) -> Task<T>
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let in_task = current::task_ptr().is_some();
+        spawn_new(self.shared, in_task, future, name, eager, Context::current())
+    }
+}
+
+/// Creates, registers and starts (or queues) a task on `shared`.
+/// `in_task_inside`: a task of this runtime is running on this thread, the
+/// precondition of an eager start.
+fn spawn_new<F, T>(
+    shared: Arc<Shared>,
+    in_task_inside: bool,
+    future: F,
+    name: Option<String>,
+    eager: Option<bool>,
+    ctx: Context,
+) -> Task<T>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let id = TaskId::next();
+    let eager = eager.unwrap_or(shared.eager_tasks) && in_task_inside && current::eager_depth() < EAGER_DEPTH_LIMIT;
+    let flags = if eager { RUNNING } else { NOTIFIED };
+    let [registered, handle, runner] = RawTask::new(future, ctx, id, shared, flags);
+    // The task's own reference to the runtime (moved in above).
+    let shared = &*handle.header().scheduler;
+    if let Some(name) = name {
+        handle.header().slot.lock().extra().name = Some(Arc::from(name));
+    }
+    match shared.registry.insert(id, registered) {
+        Ok(()) if eager => {
+            let _depth = current::enter_eager();
+            runner.poll_owned(Snapshot(RUNNING));
+        }
+        Ok(()) => shared.schedule(runner, false),
+        Err(registered) => {
+            // Shut down: end the task at once, unpolled.
+            drop(registered);
+            if !eager {
+                let _ = runner.header().state.transition_to_running();
+            }
+            runner.poll_owned(Snapshot(RUNNING | ABORT));
+        }
+    }
+    Task::from_raw(handle)
 }
 
 impl std::fmt::Debug for Handle {

@@ -63,7 +63,7 @@ impl Builder {
         T: Send + 'static,
     {
         match Handle::try_current() {
-            Ok(handle) => self.spawn_on(&handle, future),
+            Ok(handle) => handle.spawn_here(future, self.name, self.eager_start),
             Err(_) => panic!(
                 "ravel::spawn called outside of a Ravel runtime: call it from inside \
                  `Runtime::block_on` or `ravel::run`, or use `Handle::spawn`"

@@ -542,13 +542,17 @@ where
     let cell = unsafe { ptr.cast::<Cell<F>>().as_ref() };
     let header = &cell.header;
 
-    // Drop the future at once, so drop-based libraries see the end too.
-    // SAFETY: RUNNING gives us exclusive access to the stage.
-    let old = cell.stage.with_mut(|stage| std::mem::replace(unsafe { &mut *stage }, Stage::Consumed));
+    // Drop the future at once, so drop-based libraries see the end too. In
+    // place: moving it out first would copy the whole future.
     let drop_result = {
         let _enter = current::enter_task(ptr);
-        catch_unwind(AssertUnwindSafe(move || drop(old)))
+        // SAFETY: RUNNING gives us exclusive access to the stage, which holds
+        // `Running(future)`; it is overwritten below without being dropped
+        // again, whether or not this drop panics.
+        catch_unwind(AssertUnwindSafe(|| cell.stage.with_mut(|stage| unsafe { std::ptr::drop_in_place(stage) })))
     };
+    // SAFETY: as above; the old contents are already dropped.
+    cell.stage.with_mut(|stage| unsafe { std::ptr::write(stage, Stage::Consumed) });
     let mut out = out;
     if let (Err(payload), Ok(_)) = (drop_result, &out) {
         out = Err(Error::panic(payload));
