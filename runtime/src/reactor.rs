@@ -2,8 +2,13 @@
 //! with the next timer deadline as its timeout, and a `mio::Waker` that
 //! interrupts it.
 //!
-//! Socket registration for `ravel-io` will add its readiness dispatch here;
-//! today the reactor carries the wake-ups and the timeouts.
+//! Socket registration for `ravel-io` will add its readiness dispatch here.
+//! While no I/O source is registered (today: always, outside tests) the
+//! worker holding the driver does not block in `epoll_wait` at all: it parks
+//! on its condvar with the next timer deadline as timeout, as Tokio's
+//! runtime does when built without `enable_io`, and is woken through its
+//! parker (a futex) rather than an eventfd write plus an `epoll_wait`
+//! return. See `Shared::park`.
 
 use std::io;
 use std::time::Duration;
@@ -14,16 +19,32 @@ const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX);
 pub(crate) struct Driver {
     poll: mio::Poll,
     events: mio::Events,
+    /// Registered I/O sources (the waker not counted). Changed only under
+    /// the driver lock. A future registration API must also wake a worker
+    /// parked in timer-only mode, so that it re-parks in the reactor.
+    io_sources: usize,
 }
 
 /// Creates the driver and the waker that interrupts it.
 pub(crate) fn new() -> io::Result<(Driver, mio::Waker)> {
     let poll = mio::Poll::new()?;
     let waker = mio::Waker::new(poll.registry(), WAKE_TOKEN)?;
-    Ok((Driver { poll, events: mio::Events::with_capacity(256) }, waker))
+    Ok((Driver { poll, events: mio::Events::with_capacity(256), io_sources: 0 }, waker))
 }
 
 impl Driver {
+    /// Whether any I/O source is registered: only then is there a reason to
+    /// block in (or poll) the reactor.
+    pub(crate) fn has_io_sources(&self) -> bool {
+        self.io_sources != 0
+    }
+
+    /// Tests: pretend an I/O source is registered, to run the reactor path.
+    #[cfg(test)]
+    pub(crate) fn set_io_sources_for_test(&mut self, n: usize) {
+        self.io_sources = n;
+    }
+
     /// Blocks until woken, an event arrives, or `timeout` passes.
     pub(crate) fn poll(&mut self, timeout: Option<Duration>) {
         match self.poll.poll(&mut self.events, timeout) {

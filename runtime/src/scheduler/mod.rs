@@ -40,6 +40,9 @@ use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// No worker (for `Shared::condvar_driver`).
+const NO_WORKER: usize = usize::MAX;
+
 /// The error hook's type.
 pub(crate) type ErrorHook = Arc<dyn Fn(&UnhandledError) + Send + Sync>;
 
@@ -50,6 +53,9 @@ pub(crate) struct Shared {
     pub(crate) parkers: Box<[Parker]>,
     pub(crate) driver: Mutex<Driver>,
     waker: mio::Waker,
+    /// The worker holding the driver while parked on its condvar (timer-only
+    /// mode, no I/O sources), or [`NO_WORKER`].
+    condvar_driver: AtomicUsize,
     pub(crate) timers: Timers,
     pub(crate) registry: Registry,
     sleepers: Mutex<Vec<usize>>,
@@ -80,6 +86,7 @@ impl Shared {
             stealers: stealers.into_boxed_slice(),
             driver: Mutex::new(driver),
             waker,
+            condvar_driver: AtomicUsize::new(NO_WORKER),
             timers: Timers::new(n),
             registry: Registry::new(n),
             sleepers: Mutex::new(Vec::with_capacity(n)),
@@ -110,8 +117,21 @@ impl Shared {
         }
     }
 
-    /// Interrupts the worker blocked in the reactor.
+    /// Interrupts the worker holding the driver: through its parker in
+    /// timer-only mode, else through the reactor's waker.
+    ///
+    /// A registrar that decided to wake the driver (`TimerWake::Driver`) read
+    /// the `wake_at` the parker stored after publishing itself in
+    /// `condvar_driver` (all `SeqCst`), so it finds the parker there, or the
+    /// parker is already back (and re-reads the wheels before parking again).
     pub(crate) fn wake_driver(&self) {
+        match self.condvar_driver.load(SeqCst) {
+            NO_WORKER => self.wake_reactor(),
+            index => self.parkers[index].unpark(|| self.wake_reactor()),
+        }
+    }
+
+    fn wake_reactor(&self) {
         if let Err(e) = self.waker.wake() {
             panic!("ravel reactor: waking the poller failed: {e}");
         }
@@ -195,12 +215,23 @@ impl Shared {
     pub(crate) fn park(&self, index: usize) {
         let parker = &self.parkers[index];
         match self.driver.try_lock() {
-            Some(mut driver) => {
+            Some(mut driver) if driver.has_io_sources() => {
                 parker.park_driver(|| {
                     let timeout = self.timers.begin_park(Instant::now());
                     driver.poll(timeout);
                     self.timers.end_park();
                 });
+                drop(driver);
+                self.timers.process(Instant::now());
+            }
+            Some(driver) => {
+                // Timer-only mode: nothing for epoll to wait for.
+                self.condvar_driver.store(index, SeqCst);
+                let now = Instant::now();
+                let deadline = self.timers.begin_park(now).and_then(|timeout| now.checked_add(timeout));
+                parker.park_condvar(deadline);
+                self.timers.end_park();
+                self.condvar_driver.store(NO_WORKER, SeqCst);
                 drop(driver);
                 self.timers.process(Instant::now());
             }
@@ -225,7 +256,9 @@ impl Shared {
     /// if no other worker is doing so.
     pub(crate) fn maintenance(&self) {
         if let Some(mut driver) = self.driver.try_lock() {
-            driver.poll(Some(std::time::Duration::ZERO));
+            if driver.has_io_sources() {
+                driver.poll(Some(std::time::Duration::ZERO));
+            }
             drop(driver);
             self.timers.process(Instant::now());
         }
@@ -296,5 +329,72 @@ impl Shared {
         let report = UnhandledError::new("Task exception was never retrieved", id, name, error);
         let hook = self.error_hook.clone();
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&report)));
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::{Builder, Promise};
+    use std::time::{Duration, Instant};
+
+    /// Builds runtimes whose driver blocks in the reactor (as once an I/O
+    /// source is registered) or parks on a condvar (timer-only mode, the
+    /// default while nothing is registered), and runs the three kinds of
+    /// wake-up through each: a timer expiring while every worker is idle, a
+    /// spawn from a foreign thread, and a promise completed from a foreign
+    /// thread while the runtime sleeps on a later timer.
+    fn wake_ups_reach_the_driver(io_mode: bool, workers: Option<usize>) {
+        for _ in 0..20 {
+            let rt = match workers {
+                Some(n) => Builder::new_multi_thread().worker_threads(n).build().unwrap(),
+                None => Builder::new_current_thread().build().unwrap(),
+            };
+            rt.handle().shared().driver.lock().set_io_sources_for_test(usize::from(io_mode));
+            let start = Instant::now();
+            rt.block_on(crate::sleep(Duration::from_millis(3))).unwrap();
+            assert!(start.elapsed() >= Duration::from_millis(3));
+
+            let spawned = std::thread::scope(|s| s.spawn(|| rt.handle().spawn(async { Ok(7) })).join().unwrap());
+            assert_eq!(rt.block_on(spawned).unwrap(), 7);
+
+            let promise: Promise<u32> = Promise::new();
+            let p = promise.clone();
+            let setter = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(2));
+                p.set_result(5).unwrap();
+            });
+            let out = rt.block_on(async move {
+                let long = crate::spawn(async {
+                    crate::sleep(Duration::from_secs(3600)).await?;
+                    Ok(0)
+                });
+                let v = promise.await?;
+                long.cancel();
+                assert!(long.await.unwrap_err().is_cancelled());
+                Ok(v)
+            });
+            setter.join().unwrap();
+            assert_eq!(out.unwrap(), 5);
+        }
+    }
+
+    #[test]
+    fn timer_only_driver_wakes_multi_thread() {
+        wake_ups_reach_the_driver(false, Some(2));
+    }
+
+    #[test]
+    fn reactor_driver_wakes_multi_thread() {
+        wake_ups_reach_the_driver(true, Some(2));
+    }
+
+    #[test]
+    fn timer_only_driver_wakes_current_thread() {
+        wake_ups_reach_the_driver(false, None);
+    }
+
+    #[test]
+    fn reactor_driver_wakes_current_thread() {
+        wake_ups_reach_the_driver(true, None);
     }
 }
