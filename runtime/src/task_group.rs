@@ -236,13 +236,10 @@ impl TaskGroup {
             }
             st.tasks.reserve()
         };
-        let task = builder.spawn_on(&self.inner.handle, future);
+        // The hook lives in the child's own allocation; it reports even a
+        // child that finishes inside this call (eager start).
         let hook = DoneHook { target: self.inner.clone(), key: seq };
-        if let Err(hook) = task.as_task_ref().set_done_hook(hook) {
-            // Already done (it finished in its eager step inside `spawn`).
-            let error = task.exception().err().or_else(|| task.exception().ok().flatten());
-            hook.call(task.as_task_ref(), error, true);
-        }
+        let task = builder.spawn_hooked(&self.inner.handle, future, hook);
         let mut st = self.inner.state.lock();
         if st.tasks.fill(seq, task.as_task_ref().clone()) && st.aborting && !task.done() {
             // The group began aborting while we were spawning.

@@ -4,7 +4,7 @@ use crate::context::Context;
 use crate::current;
 use crate::error::{Error, Result};
 use crate::scheduler::Shared;
-use crate::task::raw::RawTask;
+use crate::task::raw::{CompletionHook, DoneHook, RawTask};
 use crate::task::state::{Snapshot, ABORT, NOTIFIED, RUNNING};
 use crate::task::{Task, TaskId, TaskRef};
 use std::future::Future;
@@ -112,7 +112,25 @@ impl Handle {
         T: Send + 'static,
     {
         let inside = current::task_ptr().is_some() && current::is_inside(&self.shared);
-        spawn_new(self.shared.clone(), inside, future, name, eager, ctx)
+        spawn_new(self.shared.clone(), inside, future, name, eager, ctx, ())
+    }
+
+    /// Spawns with a completion hook in the task's cell (a task group's
+    /// child): the hook runs on the completing thread once the task is
+    /// done, also when it finishes inside this call (eager start).
+    pub(crate) fn spawn_task_hooked<F, T>(
+        &self,
+        future: F,
+        name: Option<String>,
+        eager: Option<bool>,
+        hook: DoneHook,
+    ) -> Task<T>
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inside = current::task_ptr().is_some() && current::is_inside(&self.shared);
+        spawn_new(self.shared.clone(), inside, future, name, eager, Context::current(), Some(hook))
     }
 
     /// Spawns on the runtime this thread is inside (`ravel::spawn`): the
@@ -124,29 +142,31 @@ impl Handle {
         T: Send + 'static,
     {
         let in_task = current::task_ptr().is_some();
-        spawn_new(self.shared, in_task, future, name, eager, Context::current())
+        spawn_new(self.shared, in_task, future, name, eager, Context::current(), ())
     }
 }
 
 /// Creates, registers and starts (or queues) a task on `shared`.
 /// `in_task_inside`: a task of this runtime is running on this thread, the
 /// precondition of an eager start.
-fn spawn_new<F, T>(
+fn spawn_new<F, T, H>(
     shared: Arc<Shared>,
     in_task_inside: bool,
     future: F,
     name: Option<String>,
     eager: Option<bool>,
     ctx: Context,
+    hook: H,
 ) -> Task<T>
 where
     F: Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
+    H: CompletionHook,
 {
     let id = TaskId::next();
     let eager = eager.unwrap_or(shared.eager_tasks) && in_task_inside && current::eager_depth() < EAGER_DEPTH_LIMIT;
     let flags = if eager { RUNNING } else { NOTIFIED };
-    let [registered, handle, runner] = RawTask::new(future, ctx, id, shared, flags);
+    let [registered, handle, runner] = RawTask::new(future, ctx, id, shared, flags, hook);
     // The task's own reference to the runtime (moved in above).
     let shared = &*handle.header().scheduler;
     if let Some(name) = name {

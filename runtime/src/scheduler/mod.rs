@@ -316,7 +316,7 @@ impl Shared {
         };
         let flags = crate::task::state::NOTIFIED | crate::task::state::CALLBACK;
         let [registry_ref, handle_ref, runner] =
-            RawTask::new(future, crate::context::Context::current(), TaskId::next_callback(), self.clone(), flags);
+            RawTask::new(future, crate::context::Context::current(), TaskId::next_callback(), self.clone(), flags, ());
         drop(registry_ref);
         handle_ref.header().state.unset_join_interest();
         drop(handle_ref);

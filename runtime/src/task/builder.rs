@@ -80,4 +80,13 @@ impl Builder {
     {
         handle.spawn_task(future, self.name, self.eager_start)
     }
+
+    /// Spawns on `handle` with a completion hook (task groups).
+    pub(crate) fn spawn_hooked<F, T>(self, handle: &Handle, future: F, hook: crate::task::raw::DoneHook) -> Task<T>
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        handle.spawn_task_hooked(future, self.name, self.eager_start, hook)
+    }
 }

@@ -231,18 +231,6 @@ impl TaskRef {
         callbacks.len() != before
     }
 
-    /// Sets the crate-internal completion hook; gives it back if the task is
-    /// already done (the caller then handles completion itself).
-    pub(crate) fn set_done_hook(&self, hook: super::raw::DoneHook) -> std::result::Result<(), super::raw::DoneHook> {
-        let header = self.raw.header();
-        let mut slot = header.slot.lock();
-        if header.state.load().has(COMPLETE) {
-            return Err(hook);
-        }
-        slot.extra().done_hook = Some(hook);
-        Ok(())
-    }
-
     /// The error was handled elsewhere (a task group): never report it as
     /// unretrieved.
     pub(crate) fn mark_retrieved(&self) {

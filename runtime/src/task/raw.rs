@@ -69,7 +69,6 @@ pub(crate) struct Extra {
     pub(crate) name: Option<Arc<str>>,
     pub(crate) callbacks: Vec<(CallbackId, DoneCallback)>,
     pub(crate) done_wakers: Vec<Waker>,
-    pub(crate) done_hook: Option<DoneHook>,
     /// A clone of the error the task ended with, for `TaskRef::exception()`.
     pub(crate) error: Option<Error>,
     /// Someone looked at the error: do not report it as unretrieved.
@@ -147,9 +146,33 @@ enum Stage<F: Future> {
 }
 
 #[repr(C)]
-struct Cell<F: Future> {
+struct Cell<F: Future, H> {
     header: Header,
     stage: UnsafeCell<Stage<F>>,
+    /// The completion hook, if the spawner gave one (`Option<DoneHook>`) or
+    /// nothing at all (`()`, no space): kept in the task's own allocation,
+    /// so a task group's child needs no separate allocation for it. Taken
+    /// by `complete`, under the exclusive access `RUNNING` gives.
+    hook: UnsafeCell<H>,
+}
+
+/// What a task's cell may carry for `complete` to run: nothing, or a
+/// [`DoneHook`].
+pub(crate) trait CompletionHook: Send + 'static {
+    /// The hook, once.
+    fn take_hook(&mut self) -> Option<DoneHook>;
+}
+
+impl CompletionHook for () {
+    fn take_hook(&mut self) -> Option<DoneHook> {
+        None
+    }
+}
+
+impl CompletionHook for Option<DoneHook> {
+    fn take_hook(&mut self) -> Option<DoneHook> {
+        self.take()
+    }
 }
 
 /// A counted reference to a task. Dropping it releases the reference.
@@ -167,20 +190,28 @@ unsafe impl Sync for RawTask {}
 impl RawTask {
     /// Allocates a task with the given flags (`NOTIFIED`, or `RUNNING` for
     /// an eager start) and its three initial references: the registry's, the
-    /// `Task<T>` handle's, and the runner's.
-    pub(crate) fn new<F, T>(future: F, ctx: Context, id: TaskId, scheduler: Arc<Shared>, flags: usize) -> [RawTask; 3]
+    /// `Task<T>` handle's, and the runner's. `hook` is run at completion.
+    pub(crate) fn new<F, T, H>(
+        future: F,
+        ctx: Context,
+        id: TaskId,
+        scheduler: Arc<Shared>,
+        flags: usize,
+        hook: H,
+    ) -> [RawTask; 3]
     where
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
+        H: CompletionHook,
     {
-        let cell = Box::new(Cell::<WithContext<F>> {
+        let cell = Box::new(Cell::<WithContext<F>, H> {
             header: Header {
                 state: State::new(flags | JOIN_INTEREST, 3),
                 cancel: CancelWord::new(),
                 vtable: &Vtable {
-                    poll: poll::<WithContext<F>, T>,
-                    read_output: read_output::<WithContext<F>, T>,
-                    dealloc: dealloc::<WithContext<F>>,
+                    poll: poll::<WithContext<F>, T, H>,
+                    read_output: read_output::<WithContext<F>, T, H>,
+                    dealloc: dealloc::<WithContext<F>, H>,
                 },
                 id,
                 scheduler,
@@ -188,6 +219,7 @@ impl RawTask {
                 links: UnsafeCell::new(Links::default()),
             },
             stage: UnsafeCell::new(Stage::Running(WithContext::new(ctx, future))),
+            hook: UnsafeCell::new(hook),
         });
         let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
         [RawTask { ptr }, RawTask { ptr }, RawTask { ptr }]
@@ -466,17 +498,17 @@ unsafe fn waker_drop(ptr: *const ()) {
 /// # Safety
 /// `ptr` is a `Cell<F>`; the state is `RUNNING` and owned by the caller, who
 /// passes in the runner's reference.
-unsafe fn poll<F, T>(ptr: NonNull<Header>, snapshot: Snapshot)
+unsafe fn poll<F, T, H: CompletionHook>(ptr: NonNull<Header>, snapshot: Snapshot)
 where
     F: Future<Output = Result<T>>,
 {
     // SAFETY: the header is the first field of a live `Cell<F>`.
-    let cell = unsafe { ptr.cast::<Cell<F>>().as_ref() };
+    let cell = unsafe { ptr.cast::<Cell<F, H>>().as_ref() };
     let header = &cell.header;
 
     if snapshot.has(ABORT) {
         // SAFETY: we own the running state.
-        return unsafe { complete::<F, T>(ptr, Err(Error::aborted()), false) };
+        return unsafe { complete::<F, T, H>(ptr, Err(Error::aborted()), false) };
     }
     let eager_first_step = !snapshot.has(STARTED) && current::eager_depth() > 0;
     if snapshot.has(WAITER) {
@@ -489,7 +521,7 @@ where
         if let Some(err) = super::cancel::take_delivery(header) {
             // asyncio A01: a task cancelled before its first step never runs.
             // SAFETY: we own the running state.
-            return unsafe { complete::<F, T>(ptr, Err(err), false) };
+            return unsafe { complete::<F, T, H>(ptr, Err(err), false) };
         }
     }
 
@@ -511,10 +543,10 @@ where
     };
     match result {
         // SAFETY: we still own the running state.
-        Ok(Poll::Ready(out)) => unsafe { complete::<F, T>(ptr, out, eager_first_step) },
+        Ok(Poll::Ready(out)) => unsafe { complete::<F, T, H>(ptr, out, eager_first_step) },
         // SAFETY: as above; the panicked future is still in the stage and is
         // dropped by `complete`.
-        Err(payload) => unsafe { complete::<F, T>(ptr, Err(Error::panic(payload)), eager_first_step) },
+        Err(payload) => unsafe { complete::<F, T, H>(ptr, Err(Error::panic(payload)), eager_first_step) },
         Ok(Poll::Pending) => match header.state.transition_to_idle() {
             Idle::Parked => {}
             // The runner's reference moves into the new queue entry; a task that
@@ -534,12 +566,12 @@ where
 ///
 /// # Safety
 /// As for [`poll`].
-unsafe fn complete<F, T>(ptr: NonNull<Header>, out: Result<T>, eager_first_step: bool)
+unsafe fn complete<F, T, H: CompletionHook>(ptr: NonNull<Header>, out: Result<T>, eager_first_step: bool)
 where
     F: Future<Output = Result<T>>,
 {
     // SAFETY: the header is the first field of a live `Cell<F>`.
-    let cell = unsafe { ptr.cast::<Cell<F>>().as_ref() };
+    let cell = unsafe { ptr.cast::<Cell<F, H>>().as_ref() };
     let header = &cell.header;
 
     // Drop the future at once, so drop-based libraries see the end too. In
@@ -594,31 +626,30 @@ where
         }
         let snapshot = header.state.transition_to_complete(outcome);
         let join_waker = slot.join_waker.take();
-        let taken = slot.extra.as_deref_mut().map(|extra| {
-            (std::mem::take(&mut extra.callbacks), std::mem::take(&mut extra.done_wakers), extra.done_hook.take())
-        });
+        let taken = slot
+            .extra
+            .as_deref_mut()
+            .map(|extra| (std::mem::take(&mut extra.callbacks), std::mem::take(&mut extra.done_wakers)));
         (snapshot, join_waker, taken)
     };
+    // SAFETY: RUNNING still gives us exclusive access to the cell's hook.
+    let hook = cell.hook.with_mut(|hook| unsafe { (*hook).take_hook() });
     // Done callbacks are queued before the awaiters are woken: in asyncio
     // the awaiter's wake-up is a done callback registered when it started
     // awaiting, after the ones added before.
-    let (done_wakers, hook) = match taken {
-        Some((callbacks, done_wakers, hook)) => {
-            let task = (hook.is_some() || !callbacks.is_empty())
-                // SAFETY: we hold the runner's reference, so the task is live.
-                .then(|| TaskRef::from_raw(unsafe { RawTask::clone_from_ptr(ptr) }));
-            if !callbacks.is_empty() {
-                let task = task.clone().expect("made above");
-                header.scheduler.call_soon(Box::new(move || {
-                    for (_, callback) in callbacks {
-                        callback(&task);
-                    }
-                }));
+    let (callbacks, done_wakers) = taken.unwrap_or_default();
+    let task = (hook.is_some() || !callbacks.is_empty())
+        // SAFETY: we hold the runner's reference, so the task is live.
+        .then(|| TaskRef::from_raw(unsafe { RawTask::clone_from_ptr(ptr) }));
+    if !callbacks.is_empty() {
+        let task = task.clone().expect("made above");
+        header.scheduler.call_soon(Box::new(move || {
+            for (_, callback) in callbacks {
+                callback(&task);
             }
-            (done_wakers, hook.map(|h| (h, task.expect("made above"), error)))
-        }
-        None => (Vec::new(), None),
-    };
+        }));
+    }
+    let hook = hook.map(|h| (h, task.expect("made above"), error));
     if let Some(waker) = join_waker.filter(|_| snapshot.has(JOIN_INTEREST)) {
         waker.wake();
     }
@@ -644,12 +675,12 @@ where
 /// # Safety
 /// `ptr` is a `Cell<F>` whose output the caller claimed; `dst` points to an
 /// `Option<F::Output>`.
-unsafe fn read_output<F, T>(ptr: NonNull<Header>, dst: *mut ())
+unsafe fn read_output<F, T, H>(ptr: NonNull<Header>, dst: *mut ())
 where
     F: Future<Output = Result<T>>,
 {
     // SAFETY: the header is the first field of a live `Cell<F>`.
-    let cell = unsafe { ptr.cast::<Cell<F>>().as_ref() };
+    let cell = unsafe { ptr.cast::<Cell<F, H>>().as_ref() };
     // SAFETY: the claim gives this caller exclusive access to the finished stage.
     let stage = cell.stage.with_mut(|stage| std::mem::replace(unsafe { &mut *stage }, Stage::Consumed));
     if let Stage::Finished(out) = stage {
@@ -660,10 +691,10 @@ where
 
 /// # Safety
 /// `ptr` is a `Cell<F>` and the last reference was just released.
-unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+unsafe fn dealloc<F: Future, H>(ptr: NonNull<Header>) {
     // SAFETY: the allocation came from `Box::new` in `RawTask::new`, and no
     // reference remains.
-    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, H>>().as_ptr()) };
     let header = &cell.header;
     let snapshot = header.state.load();
     if snapshot.has(COMPLETE) && snapshot.has(FAILED) && !snapshot.has(OUTPUT_TAKEN) {
