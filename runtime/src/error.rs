@@ -113,7 +113,10 @@ impl Error {
         self.inner.as_deref().unwrap_or(&PLAIN_CANCELLED)
     }
 
-    /// Whether two errors are one value (not merely equal-looking).
+    /// Whether two errors are one value (not merely equal-looking). Plain
+    /// cancellations carry no identity: any two are the same value, so
+    /// `Display`/`Debug` print a plain-cancellation context once when the
+    /// cause is a plain cancellation too.
     fn same(&self, other: &Error) -> bool {
         match (&self.inner, &other.inner) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),

@@ -19,32 +19,16 @@ const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX);
 pub(crate) struct Driver {
     poll: mio::Poll,
     events: mio::Events,
-    /// Registered I/O sources (the waker not counted). Changed only under
-    /// the driver lock. A future registration API must also wake a worker
-    /// parked in timer-only mode, so that it re-parks in the reactor.
-    io_sources: usize,
 }
 
 /// Creates the driver and the waker that interrupts it.
 pub(crate) fn new() -> io::Result<(Driver, mio::Waker)> {
     let poll = mio::Poll::new()?;
     let waker = mio::Waker::new(poll.registry(), WAKE_TOKEN)?;
-    Ok((Driver { poll, events: mio::Events::with_capacity(256), io_sources: 0 }, waker))
+    Ok((Driver { poll, events: mio::Events::with_capacity(256) }, waker))
 }
 
 impl Driver {
-    /// Whether any I/O source is registered: only then is there a reason to
-    /// block in (or poll) the reactor.
-    pub(crate) fn has_io_sources(&self) -> bool {
-        self.io_sources != 0
-    }
-
-    /// Tests: pretend an I/O source is registered, to run the reactor path.
-    #[cfg(test)]
-    pub(crate) fn set_io_sources_for_test(&mut self, n: usize) {
-        self.io_sources = n;
-    }
-
     /// Blocks until woken, an event arrives, or `timeout` passes.
     pub(crate) fn poll(&mut self, timeout: Option<Duration>) {
         match self.poll.poll(&mut self.events, timeout) {

@@ -56,6 +56,15 @@ pub(crate) struct Shared {
     /// The worker holding the driver while parked on its condvar (timer-only
     /// mode, no I/O sources), or [`NO_WORKER`].
     condvar_driver: AtomicUsize,
+    /// Registered I/O sources (the reactor's waker not counted): only then
+    /// is there a reason to block in (or poll) the reactor. An atomic
+    /// outside the driver mutex, because a worker parked in timer-only mode
+    /// holds that mutex (with no timeout if no timer is pending). The
+    /// protocol for a registrar (ravel-io, to come): register the source
+    /// through a clone of the `mio::Registry` (which needs no driver lock),
+    /// increment this, then call `wake_driver`, so that a worker parked in
+    /// timer-only mode comes back and re-parks in the reactor.
+    io_sources: AtomicUsize,
     pub(crate) timers: Timers,
     pub(crate) registry: Registry,
     sleepers: Mutex<Vec<usize>>,
@@ -87,6 +96,7 @@ impl Shared {
             driver: Mutex::new(driver),
             waker,
             condvar_driver: AtomicUsize::new(NO_WORKER),
+            io_sources: AtomicUsize::new(0),
             timers: Timers::new(n),
             registry: Registry::new(n),
             sleepers: Mutex::new(Vec::with_capacity(n)),
@@ -115,6 +125,18 @@ impl Shared {
             self.injector.push(task);
             self.notify_parked();
         }
+    }
+
+    fn has_io_sources(&self) -> bool {
+        self.io_sources.load(SeqCst) != 0
+    }
+
+    /// Tests: pretend `n` I/O sources are registered (to run the reactor
+    /// path), following the registration protocol of `io_sources`.
+    #[cfg(test)]
+    pub(crate) fn set_io_sources_for_test(&self, n: usize) {
+        self.io_sources.store(n, SeqCst);
+        self.wake_driver();
     }
 
     /// Interrupts the worker holding the driver: through its parker in
@@ -166,6 +188,12 @@ impl Shared {
         }
     }
 
+    /// Whether a searching worker may keep spinning: while at most half the
+    /// workers (rounded up) search.
+    pub(crate) fn may_spin(&self) -> bool {
+        2 * self.num_searching.load(SeqCst) <= self.num_workers() + 1
+    }
+
     /// A worker starts searching for work (stealing).
     pub(crate) fn begin_search(&self) {
         self.num_searching.fetch_add(1, SeqCst);
@@ -215,7 +243,7 @@ impl Shared {
     pub(crate) fn park(&self, index: usize) {
         let parker = &self.parkers[index];
         match self.driver.try_lock() {
-            Some(mut driver) if driver.has_io_sources() => {
+            Some(mut driver) if self.has_io_sources() => {
                 parker.park_driver(|| {
                     let timeout = self.timers.begin_park(Instant::now());
                     driver.poll(timeout);
@@ -227,10 +255,15 @@ impl Shared {
             Some(driver) => {
                 // Timer-only mode: nothing for epoll to wait for.
                 self.condvar_driver.store(index, SeqCst);
-                let now = Instant::now();
-                let deadline = self.timers.begin_park(now).and_then(|timeout| now.checked_add(timeout));
-                parker.park_condvar(deadline);
-                self.timers.end_park();
+                // A registrar stores `io_sources`, then reads
+                // `condvar_driver` (both SeqCst): it sees us and unparks us,
+                // or we see its source here and do not park at all.
+                if !self.has_io_sources() {
+                    let now = Instant::now();
+                    let deadline = self.timers.begin_park(now).and_then(|timeout| now.checked_add(timeout));
+                    parker.park_condvar(deadline);
+                    self.timers.end_park();
+                }
                 self.condvar_driver.store(NO_WORKER, SeqCst);
                 drop(driver);
                 self.timers.process(Instant::now());
@@ -256,7 +289,7 @@ impl Shared {
     /// if no other worker is doing so.
     pub(crate) fn maintenance(&self) {
         if let Some(mut driver) = self.driver.try_lock() {
-            if driver.has_io_sources() {
+            if self.has_io_sources() {
                 driver.poll(Some(std::time::Duration::ZERO));
             }
             drop(driver);
@@ -344,12 +377,19 @@ mod tests {
     /// spawn from a foreign thread, and a promise completed from a foreign
     /// thread while the runtime sleeps on a later timer.
     fn wake_ups_reach_the_driver(io_mode: bool, workers: Option<usize>) {
-        for _ in 0..20 {
+        for rounds in 0..20 {
             let rt = match workers {
                 Some(n) => Builder::new_multi_thread().worker_threads(n).build().unwrap(),
                 None => Builder::new_current_thread().build().unwrap(),
             };
-            rt.handle().shared().driver.lock().set_io_sources_for_test(usize::from(io_mode));
+            let shared = rt.handle().shared();
+            // Let idle workers reach their park first half of the time, so
+            // the switch also happens under a worker parked holding the
+            // driver (the registration protocol of `io_sources`).
+            if rounds % 2 == 1 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            shared.set_io_sources_for_test(usize::from(io_mode));
             let start = Instant::now();
             rt.block_on(crate::sleep(Duration::from_millis(3))).unwrap();
             assert!(start.elapsed() >= Duration::from_millis(3));

@@ -179,7 +179,9 @@ pub(crate) fn run_worker(local: Local) {
             }
             task = local.steal(&mut seed);
             let mut round = 1;
-            while task.is_none() && round < SEARCH_ROUNDS && !shared.is_shutdown() {
+            // At most half the workers spin (as Tokio bounds its searchers),
+            // so many idle workers do not hammer each other's stealers.
+            while task.is_none() && round < SEARCH_ROUNDS && shared.may_spin() && !shared.is_shutdown() {
                 for _ in 0..SEARCH_SPINS {
                     std::hint::spin_loop();
                 }

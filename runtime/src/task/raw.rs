@@ -182,7 +182,9 @@ pub(crate) struct RawTask {
 
 // SAFETY: the header is only accessed through atomics, locks, and the stage
 // cell under the ownership rules of the protocol (RUNNING owns the future,
-// OUTPUT_TAKEN owns the output); futures and outputs are `Send`.
+// OUTPUT_TAKEN owns the output); futures and outputs are `Send`. The
+// header's `links` are read and written only by the `TaskList` holding the
+// task, under its owner's lock (a registry shard's mutex).
 unsafe impl Send for RawTask {}
 // SAFETY: as above; every `&self` method is safe to call concurrently.
 unsafe impl Sync for RawTask {}
@@ -608,6 +610,9 @@ where
     let error = out.as_ref().err().cloned();
     // SAFETY: RUNNING still gives us exclusive access to the stage.
     cell.stage.with_mut(|stage| unsafe { *stage = Stage::Finished(out) });
+    // SAFETY: RUNNING still gives us exclusive access to the cell's hook
+    // (nothing else ever touches it).
+    let hook = cell.hook.with_mut(|hook| unsafe { (*hook).take_hook() });
 
     // One critical section: record the error, publish COMPLETE, take what
     // completion hands out. Whoever sees COMPLETE and then takes the lock
@@ -632,8 +637,6 @@ where
             .map(|extra| (std::mem::take(&mut extra.callbacks), std::mem::take(&mut extra.done_wakers)));
         (snapshot, join_waker, taken)
     };
-    // SAFETY: RUNNING still gives us exclusive access to the cell's hook.
-    let hook = cell.hook.with_mut(|hook| unsafe { (*hook).take_hook() });
     // Done callbacks are queued before the awaiters are woken: in asyncio
     // the awaiter's wake-up is a done callback registered when it started
     // awaiting, after the ones added before.

@@ -329,6 +329,9 @@ impl Wheel {
 
     /// Converts an instant to nanoseconds since the origin; instants before
     /// the origin map to 0 and those past 2^64 ns (584 years) saturate.
+    /// (Never-early holds from the origin on; the runtime's wheels take
+    /// their origin at build time and are only processed with later
+    /// `Instant::now()` readings.)
     fn nanos(&self, t: Instant) -> u64 {
         t.checked_duration_since(self.origin).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
     }
