@@ -46,8 +46,8 @@ use std::task::{Context, Poll, Waker};
 #[derive(Default)]
 struct Children {
     slots: Vec<ChildSlot>,
+    /// Vacant slots; every other slot holds a child.
     free: Vec<u32>,
-    len: usize,
 }
 
 struct ChildSlot {
@@ -60,7 +60,6 @@ struct ChildSlot {
 impl Children {
     /// Reserves a slot for a child being spawned; returns its key.
     fn reserve(&mut self) -> u64 {
-        self.len += 1;
         let index = match self.free.pop() {
             Some(index) => index,
             None => {
@@ -97,16 +96,15 @@ impl Children {
             let slot = &mut self.slots[index as usize];
             slot.generation = slot.generation.wrapping_add(1);
             self.free.push(index);
-            self.len -= 1;
         }
     }
 
     fn len(&self) -> usize {
-        self.len
+        self.slots.len() - self.free.len()
     }
 
     fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// The children whose task exists, in slot order.

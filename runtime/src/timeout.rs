@@ -328,8 +328,7 @@ impl Inner {
         let waker = Waker::from(Arc::new(Expiry { inner: self.clone(), generation }));
         let shared = handle.shared().clone();
         let shard = shared.timer_shard();
-        let (key, wake) = shared.timers.insert(shard, when, waker);
-        shared.timer_registered(wake);
+        let key = shared.insert_timer(shard, when, waker);
         st.timer = Some((handle, shard, key));
     }
 

@@ -111,8 +111,13 @@ impl Handle {
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let inside = current::task_ptr().is_some() && current::is_inside(&self.shared);
-        spawn_new(self.shared.clone(), inside, future, name, eager, ctx, ())
+        spawn_new(self.shared.clone(), self.in_task_here(), future, name, eager, ctx, ())
+    }
+
+    /// A task of this runtime is running on this thread (eager start's
+    /// precondition).
+    fn in_task_here(&self) -> bool {
+        current::task_ptr().is_some() && current::is_inside(&self.shared)
     }
 
     /// Spawns with a completion hook in the task's cell (a task group's
@@ -129,8 +134,7 @@ impl Handle {
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let inside = current::task_ptr().is_some() && current::is_inside(&self.shared);
-        spawn_new(self.shared.clone(), inside, future, name, eager, Context::current(), Some(hook))
+        spawn_new(self.shared.clone(), self.in_task_here(), future, name, eager, Context::current(), Some(hook))
     }
 
     /// Spawns on the runtime this thread is inside (`ravel::spawn`): the

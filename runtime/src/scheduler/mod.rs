@@ -242,38 +242,49 @@ impl Shared {
     /// due timers.
     pub(crate) fn park(&self, index: usize) {
         let parker = &self.parkers[index];
-        match self.driver.try_lock() {
-            Some(mut driver) if self.has_io_sources() => {
-                parker.park_driver(|| {
-                    let timeout = self.timers.begin_park(Instant::now());
-                    driver.poll(timeout);
-                    self.timers.end_park();
-                });
-                drop(driver);
-                self.timers.process(Instant::now());
+        let Some(mut driver) = self.driver.try_lock() else {
+            parker.park_condvar(self.timers.next_deadline());
+            return;
+        };
+        if self.has_io_sources() {
+            parker.park_driver(|| {
+                let timeout = self.timers.begin_park(Instant::now());
+                driver.poll(timeout);
+                self.timers.end_park();
+            });
+        } else {
+            // Timer-only mode: nothing for epoll to wait for.
+            self.condvar_driver.store(index, SeqCst);
+            // A registrar stores `io_sources`, then reads `condvar_driver`
+            // (both SeqCst): it sees us and unparks us, or we see its
+            // source here and do not park at all.
+            if !self.has_io_sources() {
+                let now = Instant::now();
+                let deadline = self.timers.begin_park(now).and_then(|timeout| now.checked_add(timeout));
+                parker.park_condvar(deadline);
+                self.timers.end_park();
             }
-            Some(driver) => {
-                // Timer-only mode: nothing for epoll to wait for.
-                self.condvar_driver.store(index, SeqCst);
-                // A registrar stores `io_sources`, then reads
-                // `condvar_driver` (both SeqCst): it sees us and unparks us,
-                // or we see its source here and do not park at all.
-                if !self.has_io_sources() {
-                    let now = Instant::now();
-                    let deadline = self.timers.begin_park(now).and_then(|timeout| now.checked_add(timeout));
-                    parker.park_condvar(deadline);
-                    self.timers.end_park();
-                }
-                self.condvar_driver.store(NO_WORKER, SeqCst);
-                drop(driver);
-                self.timers.process(Instant::now());
-            }
-            None => parker.park_condvar(self.timers.next_deadline()),
+            self.condvar_driver.store(NO_WORKER, SeqCst);
         }
+        drop(driver);
+        self.timers.process(Instant::now());
+    }
+
+    /// Registers a timer in wheel `shard` and makes sure some worker will
+    /// fire it (the one way `Sleep` and `Timeout` arm a timer).
+    pub(crate) fn insert_timer(
+        &self,
+        shard: usize,
+        when: Instant,
+        waker: std::task::Waker,
+    ) -> crate::time::wheel::TimerKey {
+        let (key, wake) = self.timers.insert(shard, when, waker);
+        self.timer_registered(wake);
+        key
     }
 
     /// A timer was registered: make sure some worker will fire it.
-    pub(crate) fn timer_registered(&self, wake: crate::time::TimerWake) {
+    fn timer_registered(&self, wake: crate::time::TimerWake) {
         match wake {
             crate::time::TimerWake::No => {}
             // The parked worker sleeps past the new deadline: interrupt it.

@@ -146,6 +146,27 @@ impl Local {
         self.steal_injector()
     }
 
+    /// Steals; while nothing is found, retries up to [`SEARCH_ROUNDS`]
+    /// rounds with short pauses. At most half the workers spin (as Tokio
+    /// bounds its searchers), so many idle workers do not hammer each
+    /// other's stealers.
+    fn search(&self, seed: &mut u32) -> Option<RawTask> {
+        for round in 0..SEARCH_ROUNDS {
+            if round > 0 {
+                if !self.shared.may_spin() || self.shared.is_shutdown() {
+                    return None;
+                }
+                for _ in 0..SEARCH_SPINS {
+                    std::hint::spin_loop();
+                }
+            }
+            if let Some(task) = self.steal(seed) {
+                return Some(task);
+            }
+        }
+        None
+    }
+
     fn drain(&self) {
         if let Some(task) = self.lifo.take() {
             task.run_or_drop();
@@ -177,17 +198,7 @@ pub(crate) fn run_worker(local: Local) {
                 searching = true;
                 shared.begin_search();
             }
-            task = local.steal(&mut seed);
-            let mut round = 1;
-            // At most half the workers spin (as Tokio bounds its searchers),
-            // so many idle workers do not hammer each other's stealers.
-            while task.is_none() && round < SEARCH_ROUNDS && shared.may_spin() && !shared.is_shutdown() {
-                for _ in 0..SEARCH_SPINS {
-                    std::hint::spin_loop();
-                }
-                task = local.steal(&mut seed);
-                round += 1;
-            }
+            task = local.search(&mut seed);
         }
         if let Some(task) = task {
             if searching {

@@ -63,7 +63,7 @@ impl Timers {
     }
 
     /// Registers a timer, and says who must be woken to honour it: pass the
-    /// answer to `Shared::timer_registered`.
+    /// answer to `Shared::timer_registered` (`Shared::insert_timer` does both).
     pub(crate) fn insert(&self, shard: usize, deadline: Instant, waker: Waker) -> (TimerKey, TimerWake) {
         let key = self.shards[shard].lock().insert(deadline, waker);
         let wake_at = self.wake_at.load(SeqCst);
@@ -148,26 +148,12 @@ pub fn time() -> Instant {
 /// .unwrap();
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep {
-        deadline: Instant::now().checked_add(duration),
-        yield_first: duration.is_zero(),
-        suspended: false,
-        registration: None,
-        key: TimerKey::NONE,
-        shard: 0,
-    }
+    Sleep::new(Instant::now().checked_add(duration), duration.is_zero())
 }
 
 /// Waits until `deadline` (asyncio `sleep` with an absolute time).
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep {
-        deadline: Some(deadline),
-        yield_first: false,
-        suspended: false,
-        registration: None,
-        key: TimerKey::NONE,
-        shard: 0,
-    }
+    Sleep::new(Some(deadline), false)
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`]. `Send + Sync`.
@@ -187,6 +173,10 @@ pub struct Sleep {
 }
 
 impl Sleep {
+    fn new(deadline: Option<Instant>, yield_first: bool) -> Sleep {
+        Sleep { deadline, yield_first, suspended: false, registration: None, key: TimerKey::NONE, shard: 0 }
+    }
+
     /// The instant this sleep ends at; `None` if it never does.
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
@@ -253,9 +243,7 @@ impl Future for Sleep {
                 handle
             }
         };
-        let (key, wake) = handle.shared().timers.insert(this.shard as usize, deadline, cx.waker().clone());
-        handle.shared().timer_registered(wake);
-        this.key = key;
+        this.key = handle.shared().insert_timer(this.shard as usize, deadline, cx.waker().clone());
         this.registration = Some(handle);
         Poll::Pending
     }
