@@ -2,7 +2,7 @@
 //! used with `async for`).
 
 use crate::error::{Error, Result};
-use crate::task::{cancel, CallbackId, Task};
+use crate::task::{CallbackId, Leaf, Task};
 use crate::time::{sleep_until, Sleep};
 use parking_lot::Mutex;
 use std::collections::VecDeque;
@@ -98,7 +98,7 @@ pub fn as_completed<T: Send + 'static>(tasks: Vec<Task<T>>, timeout: Option<Dura
         shared,
         timer: deadline.map(sleep_until),
         ended: false,
-        suspended: false,
+        leaf: Leaf::new(),
     }
 }
 
@@ -132,7 +132,7 @@ pub struct AsCompleted<T> {
     timer: Option<Sleep>,
     /// `None` is due: every task was yielded, or the timeout was.
     ended: bool,
-    suspended: bool,
+    leaf: Leaf,
 }
 
 impl<T> AsCompleted<T> {
@@ -172,23 +172,19 @@ impl<T> AsCompleted<T> {
         if self.ended || self.remaining == 0 {
             return Poll::Ready(None);
         }
-        let poll = self.poll_leaf(cx);
+        // Each item is a leaf of its own.
+        let mut leaf = std::mem::take(&mut self.leaf);
+        let poll = leaf.poll(cx, |cx| self.poll_wait(cx));
         if poll.is_ready() {
-            self.suspended = false;
+            leaf.reset();
         }
-        poll.map(Some)
+        self.leaf = leaf;
+        poll.map(|item| Some(item.and_then(|item| item)))
     }
 
-    fn poll_leaf(&mut self, cx: &mut Context<'_>) -> Poll<Result<Task<T>>> {
-        if let Some(poll) = cancel::budget(cx, &mut self.suspended) {
-            return poll;
-        }
-        let has_item = !self.shared.lock().ready.is_empty();
-        if !has_item || self.suspended {
-            if let Some(err) = cancel::deliver() {
-                return Poll::Ready(Err(err));
-            }
-        }
+    /// Ready with the next done task, the timeout error, or an error from
+    /// the timer; else registers the waker.
+    fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<Result<Task<T>>> {
         let mut timer_fired = false;
         if let Some(timer) = &mut self.timer {
             match Pin::new(timer).poll(cx) {
@@ -217,8 +213,6 @@ impl<T> AsCompleted<T> {
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => shared.waker = Some(cx.waker().clone()),
         }
-        drop(shared);
-        self.suspended = true;
         Poll::Pending
     }
 }

@@ -11,7 +11,8 @@
 //! task.
 
 use crate::error::{Error, Result};
-use crate::task::raw::{CancelTarget, RawTask, Waiter};
+use crate::task::leaf::{Awaited, ForwardingLeaf};
+use crate::task::waiter::{CancelTarget, Waiter};
 use crate::task::{cancel, Task, TaskRef};
 use parking_lot::Mutex;
 use std::fmt;
@@ -174,84 +175,57 @@ impl CancelTarget for Shared {
     }
 }
 
-/// The awaiting side, shared by every gather future: the leaf rule and the
-/// forwarding of the awaiter's cancellation to the gather.
+impl Awaited for Arc<Shared> {
+    fn is_done(&self) -> bool {
+        self.done()
+    }
+
+    fn forward_cancel(&self, message: Option<String>) -> bool {
+        self.cancel(message)
+    }
+
+    fn as_waiter(&self) -> Waiter {
+        Waiter::Target(self.clone())
+    }
+}
+
+/// The awaiting side, shared by every gather future: a forwarding leaf, so
+/// a cancellation of the awaiting task cancels the gather (its children).
 struct Core {
     shared: Arc<Shared>,
-    /// The task registered as waiting on the gather (asyncio `_fut_waiter`).
-    waiting: Option<RawTask>,
-    suspended: bool,
+    leaf: ForwardingLeaf,
     finished: bool,
 }
 
 impl Core {
     fn new(children: Vec<TaskRef>) -> Core {
-        Core { shared: Shared::new(children), waiting: None, suspended: false, finished: false }
+        Core { shared: Shared::new(children), leaf: ForwardingLeaf::new(), finished: false }
     }
 
     fn poll_outcome(&mut self, cx: &mut Context<'_>) -> Poll<Result<Outcome>> {
         if self.finished {
             return Poll::Ready(Err(Error::invalid_state("gather future polled after completion")));
         }
-        let poll = self.poll_inner(cx);
-        if poll.is_ready() {
-            self.finished = true;
-            self.clear_waiting();
-        }
-        poll
-    }
-
-    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Result<Outcome>> {
-        cancel::clear_stale_waiter();
-        if self.suspended || !self.shared.done() {
-            // Would suspend, or resuming: a pending cancellation of the
-            // awaiting task cancels the gather (its children); if the gather
-            // is already done it is delivered here instead. This comes before
-            // the budget, so a forced yield never turns a forward into a
-            // delivery to the awaiter.
-            let shared = &self.shared;
-            if let Some(err) = cancel::forward_pending(|msg| shared.cancel(msg)) {
-                return Poll::Ready(Err(err));
-            }
-        }
-        if !crate::current::consume_budget() {
-            self.suspended = true;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        {
-            let mut state = self.shared.state.lock();
+        let shared = &self.shared;
+        let poll = self.leaf.poll(cx, shared, |cx| {
+            let mut state = shared.state.lock();
             if let Some(outcome) = &state.outcome {
-                return Poll::Ready(Ok(outcome.clone()));
+                return Poll::Ready(outcome.clone());
             }
             match &state.waker {
                 Some(w) if w.will_wake(cx.waker()) => {}
                 _ => state.waker = Some(cx.waker().clone()),
             }
+            Poll::Pending
+        });
+        if poll.is_ready() {
+            self.finished = true;
         }
-        // Every pending poll records the waiter again: the task's next poll
-        // clears it (see `cancel::set_waiter`).
-        let target: Arc<dyn CancelTarget> = self.shared.clone();
-        self.waiting = cancel::set_waiter(cancel::target_waiter(target));
-        self.suspended = true;
-        Poll::Pending
-    }
-
-    fn clear_waiting(&mut self) {
-        if let Some(owner) = self.waiting.take() {
-            let me = Arc::as_ptr(&self.shared) as usize;
-            cancel::clear_waiter(&owner, |w| matches!(w, Waiter::Target(t) if t.target_id() == me));
-        }
+        poll
     }
 
     fn cancel(&self, message: Option<String>) -> bool {
         self.shared.cancel(message)
-    }
-}
-
-impl Drop for Core {
-    fn drop(&mut self) {
-        self.clear_waiting();
     }
 }
 

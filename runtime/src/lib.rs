@@ -40,7 +40,6 @@
 
 mod blocking;
 pub mod context;
-mod current;
 mod error;
 mod exception_group;
 mod promise;
@@ -64,7 +63,8 @@ pub use error::{Error, ErrorKind, ExceptionGroup, Result};
 pub use promise::Promise;
 pub use run::run;
 pub use runtime::{Builder, Handle, Runtime};
-pub use task::cancel::{cancellable, Cancellable};
+pub use task::cancellable::{cancellable, Cancellable};
+pub use task::Leaf;
 pub use task::{CallbackId, Task, TaskId, TaskRef};
 pub use task_group::TaskGroup;
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};

@@ -1,11 +1,10 @@
 //! [`Promise`]: asyncio's low-level `Future`, named so it does not clash with
 //! `std::future::Future`.
 
-use crate::current;
 use crate::error::{Error, Result};
 use crate::runtime::Handle;
-use crate::task::cancel;
-use crate::task::raw::{CancelTarget, RawTask, Waiter};
+use crate::task::leaf::{Awaited, ForwardingLeaf};
+use crate::task::waiter::{CancelTarget, Waiter};
 use crate::task::CallbackId;
 use parking_lot::Mutex;
 use std::fmt;
@@ -61,14 +60,12 @@ struct Inner<T> {
 /// ```
 pub struct Promise<T> {
     inner: Arc<Inner<T>>,
-    /// The task this handle registered as waiting on the promise.
-    waiting: Option<RawTask>,
-    suspended: bool,
+    leaf: ForwardingLeaf,
 }
 
 impl<T> Clone for Promise<T> {
     fn clone(&self) -> Self {
-        Promise { inner: self.inner.clone(), waiting: None, suspended: false }
+        Promise::from_inner(self.inner.clone())
     }
 }
 
@@ -90,10 +87,9 @@ impl<T: Clone + Send + 'static> Promise<T> {
                     callbacks: Vec::new(),
                     retrieved: false,
                 }),
-                handle: current::handle(),
+                handle: Handle::try_current().ok(),
             }),
-            waiting: None,
-            suspended: false,
+            leaf: ForwardingLeaf::new(),
         }
     }
 
@@ -217,11 +213,25 @@ impl<T: Clone + Send + 'static> Promise<T> {
 
 impl<T: Clone + Send + 'static> CancelTarget for Inner<T> {
     fn cancel_target(self: Arc<Self>, message: Option<String>) -> bool {
-        Promise { inner: self, waiting: None, suspended: false }.complete(Outcome::Cancelled(message))
+        Promise::from_inner(self).complete(Outcome::Cancelled(message))
     }
 
     fn target_id(&self) -> usize {
         self as *const Inner<T> as *const () as usize
+    }
+}
+
+impl<T: Clone + Send + 'static> Awaited for Arc<Inner<T>> {
+    fn is_done(&self) -> bool {
+        !matches!(self.state.lock().outcome, Outcome::Pending)
+    }
+
+    fn forward_cancel(&self, message: Option<String>) -> bool {
+        Promise::from_inner(self.clone()).complete(Outcome::Cancelled(message))
+    }
+
+    fn as_waiter(&self) -> Waiter {
+        Waiter::Target(self.clone())
     }
 }
 
@@ -230,37 +240,18 @@ impl<T: Clone + Send + 'static> Future for Promise<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let this = &mut *self;
-        if let Some(poll) = cancel::budget(cx, &mut this.suspended) {
-            if poll.is_ready() {
-                this.clear_waiting();
+        let inner = &this.inner;
+        let done = this.leaf.poll(cx, inner, |cx| {
+            let mut state = inner.state.lock();
+            if !matches!(state.outcome, Outcome::Pending) {
+                return Poll::Ready(());
             }
-            return poll;
-        }
-        let done = this.done();
-        if !done || this.suspended {
-            let inner = this.inner.clone();
-            if let Some(err) = cancel::forward_pending(|msg| {
-                Promise { inner, waiting: None, suspended: false }.complete(Outcome::Cancelled(msg))
-            }) {
-                this.clear_waiting();
-                return Poll::Ready(Err(err));
+            if !state.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                state.wakers.push(cx.waker().clone());
             }
-        }
-        {
-            let mut state = this.inner.state.lock();
-            if matches!(state.outcome, Outcome::Pending) {
-                if !state.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                    state.wakers.push(cx.waker().clone());
-                }
-                drop(state);
-                let target: Arc<dyn CancelTarget> = this.inner.clone();
-                this.waiting = cancel::set_waiter(cancel::target_waiter(target));
-                this.suspended = true;
-                return Poll::Pending;
-            }
-        }
-        this.clear_waiting();
-        Poll::Ready(this.result())
+            Poll::Pending
+        });
+        done.map(|done| done.and_then(|()| this.result()))
     }
 }
 
@@ -286,17 +277,8 @@ impl<T> Drop for Inner<T> {
 }
 
 impl<T> Promise<T> {
-    fn clear_waiting(&mut self) {
-        if let Some(owner) = self.waiting.take() {
-            let me = Arc::as_ptr(&self.inner) as *const () as usize;
-            cancel::clear_waiter(&owner, |w| matches!(w, Waiter::Target(t) if t.target_id() == me));
-        }
-    }
-}
-
-impl<T> Drop for Promise<T> {
-    fn drop(&mut self) {
-        self.clear_waiting();
+    fn from_inner(inner: Arc<Inner<T>>) -> Promise<T> {
+        Promise { inner, leaf: ForwardingLeaf::new() }
     }
 }
 

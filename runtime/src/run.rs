@@ -1,8 +1,7 @@
 //! [`run`]: asyncio `run`.
 
-use crate::current;
 use crate::error::{Error, Result};
-use crate::runtime::Runtime;
+use crate::runtime::{Handle, Runtime};
 use std::future::Future;
 
 /// Runs `main` on a new default runtime and returns its outcome (asyncio
@@ -29,7 +28,7 @@ where
     F: Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
 {
-    if current::handle().is_some() {
+    if Handle::try_current().is_ok() {
         return Err(Error::invalid_state("ravel::run() cannot be called from a running event loop"));
     }
     let rt = Runtime::new().map_err(Error::new)?;

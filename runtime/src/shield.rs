@@ -1,8 +1,7 @@
 //! [`shield`]: asyncio `shield()`.
 
 use crate::error::{Error, Result};
-use crate::task::{cancel, Task};
-use crate::wait::register_done_waker;
+use crate::task::{Leaf, Task};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -52,7 +51,7 @@ use std::task::{Context, Poll};
 /// ```
 pub fn shield<T: Send + 'static>(task: Task<T>) -> Shield<T> {
     let direct = task.done();
-    Shield { inner: task, direct, suspended: false }
+    Shield { inner: task, direct, leaf: Leaf::new() }
 }
 
 /// The future returned by [`shield`] (asyncio's shield "outer" future).
@@ -70,7 +69,7 @@ pub struct Shield<T> {
     inner: Task<T>,
     /// The task was done when shielded: behave as awaiting it directly.
     direct: bool,
-    suspended: bool,
+    leaf: Leaf,
 }
 
 impl<T> Shield<T> {
@@ -104,22 +103,13 @@ impl<T> Future for Shield<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let this = &mut *self;
-        if let Some(poll) = cancel::budget(cx, &mut this.suspended) {
-            return poll;
-        }
-        let done = this.inner.done();
-        if !done || this.suspended {
-            // Would suspend, or resuming: the awaiter's cancellation wins and
-            // is never forwarded to the shielded task.
-            if let Some(err) = cancel::deliver() {
-                return Poll::Ready(Err(err));
-            }
-        }
-        if done || !register_done_waker(this.inner.as_task_ref(), cx.waker()) {
-            return Poll::Ready(this.outcome());
-        }
-        this.suspended = true;
-        Poll::Pending
+        // A plain leaf: the awaiter's cancellation is delivered to it and
+        // never forwarded to the shielded task.
+        let inner = &this.inner;
+        let poll =
+            this.leaf
+                .poll(cx, |cx| if inner.register_done_waker(cx.waker()) { Poll::Pending } else { Poll::Ready(()) });
+        poll.map(|done| done.and_then(|()| this.outcome()))
     }
 }
 

@@ -29,8 +29,8 @@
 
 use crate::error::{Error, ExceptionGroup, Result};
 use crate::runtime::{Handle, UnhandledError};
-use crate::task::raw::{ChildDone, DoneHook};
-use crate::task::{self, cancel, Task, TaskRef};
+use crate::task::hook::{ChildDone, DoneHook};
+use crate::task::{self, Leaf, Task, TaskRef};
 use parking_lot::Mutex;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -358,7 +358,7 @@ impl TaskGroup {
             child.cancel();
         }
         loop {
-            match (WaitEmpty { group: &self.inner, suspended: false }).await {
+            match (WaitEmpty { group: &self.inner, leaf: Leaf::new() }).await {
                 Ok(()) => break,
                 Err(cancelled) => {
                     let to_cancel = {
@@ -477,31 +477,23 @@ impl Inner {
 /// leaf, so the parent's cancellation is delivered here.
 struct WaitEmpty<'a> {
     group: &'a Arc<Inner>,
-    suspended: bool,
+    leaf: Leaf,
 }
 
 impl Future for WaitEmpty<'_> {
     type Output = Result<()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        if let Some(poll) = cancel::budget(cx, &mut self.suspended) {
-            return poll;
-        }
-        let empty = self.group.state.lock().tasks.is_empty();
-        if empty && !self.suspended {
-            return Poll::Ready(Ok(()));
-        }
-        if let Some(err) = cancel::deliver() {
-            return Poll::Ready(Err(err));
-        }
-        let mut st = self.group.state.lock();
-        if st.tasks.is_empty() {
-            return Poll::Ready(Ok(()));
-        }
-        st.exit_waker = Some(cx.waker().clone());
-        drop(st);
-        self.suspended = true;
-        Poll::Pending
+        let this = &mut *self;
+        let group = this.group;
+        this.leaf.poll(cx, |cx| {
+            let mut st = group.state.lock();
+            if st.tasks.is_empty() {
+                return Poll::Ready(());
+            }
+            st.exit_waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
     }
 }
 

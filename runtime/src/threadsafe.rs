@@ -2,7 +2,6 @@
 //! [`run_coroutine_threadsafe`] and [`ConcurrentFuture`] (asyncio
 //! `run_coroutine_threadsafe` and `concurrent.futures.Future`).
 
-use crate::current;
 use crate::error::{Error, Result};
 use crate::runtime::Handle;
 use crate::task::{CallbackId, TaskRef};
@@ -68,7 +67,7 @@ where
     F: Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
 {
-    if current::is_inside(handle.shared()) {
+    if handle.is_entered() {
         return Err(Error::invalid_state(
             "run_coroutine_threadsafe() called from inside the target runtime: waiting on the result \
              there would block the runtime; use ravel::spawn and .await instead",
@@ -101,28 +100,24 @@ where
         }
     }
     let mut complete = Complete(Some(cf.clone()));
-    let task = handle.spawn_task(
-        async move {
-            let out = future.await;
-            // The task ends as the coroutine did (cancelled, failed or ok);
-            // the error is reported through this future, so it is retrieved.
-            let error = out.as_ref().err().cloned();
-            if let Some(cf) = complete.0.take() {
-                cf.complete(out);
-            }
-            match error {
-                Some(e) => {
-                    if let Some(me) = crate::current_task() {
-                        me.mark_retrieved();
-                    }
-                    Err(e)
+    let task = handle.spawn_spec(crate::runtime::spawn::Spec::lazy(), async move {
+        let out = future.await;
+        // The task ends as the coroutine did (cancelled, failed or ok);
+        // the error is reported through this future, so it is retrieved.
+        let error = out.as_ref().err().cloned();
+        if let Some(cf) = complete.0.take() {
+            cf.complete(out);
+        }
+        match error {
+            Some(e) => {
+                if let Some(me) = crate::current_task() {
+                    me.mark_retrieved();
                 }
-                None => Ok(()),
+                Err(e)
             }
-        },
-        None,
-        Some(false),
-    );
+            None => Ok(()),
+        }
+    });
     let _ = cf.inner.task.set(task.as_task_ref().clone());
     Ok(cf)
 }
@@ -158,7 +153,7 @@ impl<T> ConcurrentFuture<T> {
     /// invalid-state error if the outcome was already taken, or if called
     /// from a thread of the runtime (it would deadlock).
     pub fn result(&self, timeout: Option<Duration>) -> Result<T> {
-        if current::is_inside(self.handle.shared()) {
+        if self.handle.is_entered() {
             return Err(Error::invalid_state(
                 "ConcurrentFuture::result() called from inside its runtime: it would deadlock",
             ));

@@ -314,9 +314,7 @@ impl Inner {
     fn schedule(self: &Arc<Self>, st: &mut State) {
         Inner::cancel_timer(st);
         let Some(when) = st.when else { return };
-        let Ok(handle) = Handle::try_current()
-            .or_else(|e| st.task.as_ref().map(|t| Handle::from_shared(t.raw().header().scheduler.clone())).ok_or(e))
-        else {
+        let Ok(handle) = Handle::try_current().or_else(|e| st.task.as_ref().map(Handle::of_task).ok_or(e)) else {
             return;
         };
         let generation = st.generation;

@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::runtime::Handle;
-use crate::task::cancel;
+use crate::task::Leaf;
 use parking_lot::Mutex;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -80,7 +80,7 @@ where
     F: FnOnce() -> Result<T> + Send + 'static,
     T: Send + 'static,
 {
-    ToThread { f: Some(f), slot: None, suspended: false }
+    ToThread { f: Some(f), slot: None, leaf: Leaf::new() }
 }
 
 /// The future returned by [`to_thread`].
@@ -88,7 +88,7 @@ where
 pub struct ToThread<F, T> {
     f: Option<F>,
     slot: Option<Arc<Slot<T>>>,
-    suspended: bool,
+    leaf: Leaf,
 }
 
 impl<F, T> Unpin for ToThread<F, T> {}
@@ -102,9 +102,30 @@ where
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<T>> {
         let this = &mut *self;
-        if let Some(poll) = cancel::budget(cx, &mut this.suspended) {
-            return poll;
+        let mut leaf = std::mem::take(&mut this.leaf);
+        let poll = leaf.poll(cx, |cx| this.poll_job(cx));
+        this.leaf = leaf;
+        match poll {
+            Poll::Ready(Ok(out)) => Poll::Ready(out),
+            Poll::Ready(Err(cancelled)) => {
+                // The closure runs on (if it started) and its result is
+                // dropped with the slot; a queued one is skipped.
+                this.abandon();
+                Poll::Ready(Err(cancelled))
+            }
+            Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+impl<F, T> ToThread<F, T>
+where
+    F: FnOnce() -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    /// Submits the job on the first call; ready with its outcome once it ran.
+    fn poll_job(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<T>> {
+        let this = self;
         if let Some(f) = this.f.take() {
             let handle = match Handle::try_current() {
                 Ok(handle) => handle,
@@ -128,21 +149,9 @@ where
             }
             this.slot = Some(slot);
         }
-        let slot = this.slot.as_ref().expect("ToThread polled after completion");
-        let mut state = slot.state.lock();
-        if state.0.is_some() && !this.suspended {
-            let out = state.0.take().expect("checked");
-            drop(state);
-            this.slot = None;
-            return Poll::Ready(out);
-        }
-        drop(state);
-        // Would suspend, or resuming: a pending cancellation wins; the
-        // closure runs on and its result is dropped with the slot.
-        if let Some(err) = cancel::deliver() {
-            this.abandon();
-            return Poll::Ready(Err(err));
-        }
+        let Some(slot) = this.slot.as_ref() else {
+            return Poll::Ready(Err(Error::invalid_state("ToThread polled after completion")));
+        };
         let mut state = slot.state.lock();
         if let Some(out) = state.0.take() {
             drop(state);
@@ -153,7 +162,6 @@ where
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => state.1 = Some(cx.waker().clone()),
         }
-        this.suspended = true;
         Poll::Pending
     }
 }

@@ -1,33 +1,12 @@
 //! [`wait`]: asyncio `wait()`.
 
 use crate::error::{Error, Result};
-use crate::task::state::{COMPLETE, FAILED};
-use crate::task::{cancel, Task, TaskRef};
+use crate::task::{Leaf, Task};
 use crate::time::{sleep, Sleep};
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
-
-/// Registers `waker` to be woken once `task` is done, without forwarding
-/// cancellation and without taking the output (as
-/// [`TaskRef::wait_done`] does). Returns false, registering nothing, if the
-/// task is already done.
-pub(crate) fn register_done_waker(task: &TaskRef, waker: &Waker) -> bool {
-    let header = task.raw().header();
-    if header.state.load().has(COMPLETE) {
-        return false;
-    }
-    let mut slot = header.slot.lock();
-    if header.state.load().has(COMPLETE) {
-        return false;
-    }
-    let wakers = &mut slot.extra().done_wakers;
-    if !wakers.iter().any(|w| w.will_wake(waker)) {
-        wakers.push(waker.clone());
-    }
-    true
-}
 
 /// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`,
 /// `ALL_COMPLETED`).
@@ -94,7 +73,7 @@ pub async fn wait<T: Send + 'static>(
         return Err(Error::invalid_state("Set of Tasks/Futures is empty."));
     }
     let timer = timeout.map(sleep);
-    let tasks = Wait { tasks: Some(tasks), when, timer, suspended: false }.await?;
+    let tasks = Wait { tasks: Some(tasks), when, timer, leaf: Leaf::new() }.await?;
     Ok(tasks.into_iter().partition(|t| t.done()))
 }
 
@@ -103,7 +82,7 @@ struct Wait<T> {
     tasks: Option<Vec<Task<T>>>,
     when: ReturnWhen,
     timer: Option<Sleep>,
-    suspended: bool,
+    leaf: Leaf,
 }
 
 impl<T> Wait<T> {
@@ -111,22 +90,38 @@ impl<T> Wait<T> {
         let tasks = self.tasks.as_deref().unwrap_or_default();
         let mut all = true;
         for task in tasks {
-            let state = task.raw().header().state.load();
-            if !state.has(COMPLETE) {
+            if !task.done() {
                 all = false;
                 continue;
             }
             match self.when {
                 ReturnWhen::FirstCompleted => return true,
-                ReturnWhen::FirstException if state.has(FAILED) => return true,
+                ReturnWhen::FirstException if task.failed() => return true,
                 _ => {}
             }
         }
         all
     }
 
-    fn finish(&mut self) -> Poll<Result<Vec<Task<T>>>> {
-        Poll::Ready(Ok(self.tasks.take().expect("wait polled after completion")))
+    /// Ready when the condition holds or the timer fired; else registers
+    /// the waker with every task (and the timer).
+    fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if self.satisfied() {
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(timer) = &mut self.timer {
+            if let Poll::Ready(fired) = Pin::new(timer).poll(cx) {
+                return Poll::Ready(fired);
+            }
+        }
+        for task in self.tasks.as_deref().unwrap_or_default() {
+            task.register_done_waker(cx.waker());
+        }
+        // A task may have finished before its waker was registered.
+        if self.satisfied() {
+            return Poll::Ready(Ok(()));
+        }
+        Poll::Pending
     }
 }
 
@@ -135,33 +130,13 @@ impl<T> Future for Wait<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        if let Some(poll) = cancel::budget(cx, &mut this.suspended) {
-            return poll;
+        let mut leaf = std::mem::take(&mut this.leaf);
+        let poll = leaf.poll(cx, |cx| this.poll_wait(cx));
+        this.leaf = leaf;
+        match poll {
+            Poll::Ready(Ok(Ok(()))) => Poll::Ready(Ok(this.tasks.take().expect("wait polled after completion"))),
+            Poll::Ready(Ok(Err(e)) | Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
         }
-        let ready = this.satisfied();
-        if !ready || this.suspended {
-            if let Some(err) = cancel::deliver() {
-                return Poll::Ready(Err(err));
-            }
-        }
-        if ready {
-            return this.finish();
-        }
-        if let Some(timer) = &mut this.timer {
-            match Pin::new(timer).poll(cx) {
-                Poll::Ready(Ok(())) => return this.finish(),
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => {}
-            }
-        }
-        for task in this.tasks.as_deref().unwrap_or_default() {
-            register_done_waker(task, cx.waker());
-        }
-        // A task may have finished before its waker was registered.
-        if this.satisfied() {
-            return this.finish();
-        }
-        this.suspended = true;
-        Poll::Pending
     }
 }

@@ -1,7 +1,7 @@
 //! [`yield_now`]: asyncio `sleep(0)`.
 
 use crate::error::Result;
-use crate::task::cancel;
+use crate::task::Leaf;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -19,32 +19,20 @@ use std::task::{Context, Poll};
 /// .unwrap();
 /// ```
 pub fn yield_now() -> YieldNow {
-    YieldNow { yielded: false }
+    YieldNow { leaf: Leaf::new() }
 }
 
 /// The future returned by [`yield_now`].
 #[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
 pub struct YieldNow {
-    yielded: bool,
+    leaf: Leaf,
 }
 
 impl Future for YieldNow {
     type Output = Result<()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        // A yield consumes budget too, but never needs a forced yield of its own.
-        crate::current::consume_budget();
-        cancel::clear_stale_waiter();
-        if let Some(err) = cancel::deliver() {
-            return Poll::Ready(Err(err));
-        }
-        if self.yielded {
-            return Poll::Ready(Ok(()));
-        }
-        self.yielded = true;
-        // A task that wakes itself while running is requeued at the back.
-        cx.waker().wake_by_ref();
-        Poll::Pending
+        self.leaf.poll_yield(cx)
     }
 }

@@ -1,7 +1,7 @@
 //! [`Builder`]: runtime configuration.
 
-use super::unhandled::{default_hook, UnhandledError};
 use super::Runtime;
+use crate::scheduler::unhandled::{default_hook, UnhandledError};
 use crate::scheduler::Shared;
 use std::sync::Arc;
 use std::time::Duration;
@@ -111,8 +111,9 @@ impl Builder {
             self.keep_alive,
             format!("{}-blocking", self.thread_name),
         );
-        let shared =
-            Arc::new(Shared::new(stealers, driver, waker, self.eager_tasks, self.current_thread, self.hook, blocking));
+        let shared = Arc::new_cyclic(|me| {
+            Shared::new(stealers, driver, waker, self.eager_tasks, self.current_thread, self.hook, blocking, me.clone())
+        });
         super::new_runtime(shared, locals, &self.thread_name)
     }
 }

@@ -1,18 +1,11 @@
 //! [`Handle`]: a cloneable reference to a runtime.
 
-use crate::context::Context;
-use crate::current;
+use super::spawn::{spawn, Spec};
 use crate::error::{Error, Result};
-use crate::scheduler::Shared;
-use crate::task::raw::{CompletionHook, DoneHook, RawTask};
-use crate::task::state::{Snapshot, ABORT, NOTIFIED, RUNNING};
-use crate::task::{Task, TaskId, TaskRef};
+use crate::scheduler::{enter, Shared};
+use crate::task::{Task, TaskRef};
 use std::future::Future;
 use std::sync::Arc;
-
-/// Eager first steps nested deeper than this fall back to normal scheduling,
-/// so chains of eager spawns cannot overflow the stack.
-const EAGER_DEPTH_LIMIT: u32 = 32;
 
 /// A handle to a runtime: spawn onto it from any thread. Cheap to clone.
 #[derive(Clone)]
@@ -29,6 +22,29 @@ impl Handle {
         &self.shared
     }
 
+    /// Whether this thread is inside this runtime (a worker, or `block_on`).
+    pub(crate) fn is_entered(&self) -> bool {
+        enter::is_inside(&self.shared)
+    }
+
+    /// Spawns with a full spec (the one spawn path).
+    pub(crate) fn spawn_spec<F, T>(&self, spec: Spec, future: F) -> Task<T>
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        spawn(self.shared.clone(), false, spec, future)
+    }
+
+    /// The runtime `task` runs on.
+    pub(crate) fn of_task(task: &TaskRef) -> Handle {
+        let shared = task
+            .scheduler_any()
+            .downcast::<Shared>()
+            .unwrap_or_else(|_| unreachable!("every task runs on a Ravel scheduler"));
+        Handle { shared }
+    }
+
     /// The runtime this thread is inside (a worker, or inside `block_on`).
     ///
     /// # Panics
@@ -43,7 +59,7 @@ impl Handle {
 
     /// The runtime this thread is inside, or an error outside any.
     pub fn try_current() -> Result<Handle> {
-        current::handle().ok_or_else(|| {
+        enter::current().map(Handle::from_shared).ok_or_else(|| {
             Error::runtime_closed("Handle::current() called outside of a Ravel runtime (no running event loop)")
         })
     }
@@ -61,7 +77,7 @@ impl Handle {
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        self.spawn_task(future, None, None)
+        spawn(self.shared.clone(), false, Spec::new(), future)
     }
 
     /// Schedules `f` to run on the runtime soon, from any thread (asyncio
@@ -90,108 +106,6 @@ impl Handle {
     pub fn all_tasks(&self) -> Vec<TaskRef> {
         self.shared.registry.snapshot().into_iter().map(TaskRef::from_raw).filter(|t| !t.done()).collect()
     }
-
-    pub(crate) fn spawn_task<F, T>(&self, future: F, name: Option<String>, eager: Option<bool>) -> Task<T>
-    where
-        F: Future<Output = Result<T>> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.spawn_task_in(future, name, eager, Context::current())
-    }
-
-    /// Spawns in the given context instead of a snapshot of the current one.
-    pub(crate) fn spawn_task_in<F, T>(
-        &self,
-        future: F,
-        name: Option<String>,
-        eager: Option<bool>,
-        ctx: Context,
-    ) -> Task<T>
-    where
-        F: Future<Output = Result<T>> + Send + 'static,
-        T: Send + 'static,
-    {
-        spawn_new(self.shared.clone(), self.in_task_here(), future, name, eager, ctx, ())
-    }
-
-    /// A task of this runtime is running on this thread (eager start's
-    /// precondition).
-    fn in_task_here(&self) -> bool {
-        current::task_ptr().is_some() && current::is_inside(&self.shared)
-    }
-
-    /// Spawns with a completion hook in the task's cell (a task group's
-    /// child): the hook runs on the completing thread once the task is
-    /// done, also when it finishes inside this call (eager start).
-    pub(crate) fn spawn_task_hooked<F, T>(
-        &self,
-        future: F,
-        name: Option<String>,
-        eager: Option<bool>,
-        hook: DoneHook,
-    ) -> Task<T>
-    where
-        F: Future<Output = Result<T>> + Send + 'static,
-        T: Send + 'static,
-    {
-        spawn_new(self.shared.clone(), self.in_task_here(), future, name, eager, Context::current(), Some(hook))
-    }
-
-    /// Spawns on the runtime this thread is inside (`ravel::spawn`): the
-    /// handle read from the thread becomes the task's, with no second clone
-    /// and no check that this thread is inside.
-    pub(crate) fn spawn_here<F, T>(self, future: F, name: Option<String>, eager: Option<bool>) -> Task<T>
-    where
-        F: Future<Output = Result<T>> + Send + 'static,
-        T: Send + 'static,
-    {
-        let in_task = current::task_ptr().is_some();
-        spawn_new(self.shared, in_task, future, name, eager, Context::current(), ())
-    }
-}
-
-/// Creates, registers and starts (or queues) a task on `shared`.
-/// `in_task_inside`: a task of this runtime is running on this thread, the
-/// precondition of an eager start.
-fn spawn_new<F, T, H>(
-    shared: Arc<Shared>,
-    in_task_inside: bool,
-    future: F,
-    name: Option<String>,
-    eager: Option<bool>,
-    ctx: Context,
-    hook: H,
-) -> Task<T>
-where
-    F: Future<Output = Result<T>> + Send + 'static,
-    T: Send + 'static,
-    H: CompletionHook,
-{
-    let id = TaskId::next();
-    let eager = eager.unwrap_or(shared.eager_tasks) && in_task_inside && current::eager_depth() < EAGER_DEPTH_LIMIT;
-    let flags = if eager { RUNNING } else { NOTIFIED };
-    let [registered, handle, runner] = RawTask::new(future, ctx, id, shared, flags, hook);
-    // The task's own reference to the runtime (moved in above).
-    let shared = &*handle.header().scheduler;
-    if let Some(name) = name {
-        handle.header().slot.lock().extra().name = Some(Arc::from(name));
-    }
-    match shared.registry.insert(id, registered) {
-        Ok(()) if eager => {
-            let _depth = current::enter_eager();
-            runner.poll_owned(Snapshot(RUNNING));
-        }
-        Ok(()) => shared.schedule(runner, false),
-        Err(registered) => {
-            // Shut down: end the task at once, unpolled.
-            drop(registered);
-            if !eager {
-                let _ = runner.header().state.transition_to_running();
-            }
-            runner.poll_owned(Snapshot(RUNNING | ABORT));
-        }
-    }
-    Task::from_raw(handle)
 }
 
 impl std::fmt::Debug for Handle {

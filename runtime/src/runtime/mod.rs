@@ -2,19 +2,19 @@
 
 mod builder;
 mod handle;
-mod unhandled;
+pub(crate) mod spawn;
 
+pub use crate::scheduler::unhandled::UnhandledError;
 pub use builder::Builder;
 pub use handle::Handle;
-pub use unhandled::UnhandledError;
 
 use crate::context::Context;
-use crate::current;
 use crate::error::{Error, Result};
-use crate::scheduler::{worker, Shared};
+use crate::scheduler::{enter, worker, Shared};
 use crate::task::raw::RawTask;
 use crate::task::TaskRef;
 use parking_lot::{Condvar, Mutex};
+use spawn::{spawn, Spec};
 use std::future::Future;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -76,7 +76,7 @@ impl Runtime {
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        if current::handle().is_some() {
+        if enter::is_inside_any() {
             panic!(
                 "Runtime::block_on cannot be called from inside a Ravel runtime \
                  (the thread would deadlock waiting for itself); await the future instead"
@@ -85,8 +85,8 @@ impl Runtime {
         if self.handle.shared().is_shutdown() {
             return Err(Error::runtime_closed("the runtime is shut down"));
         }
-        let _enter = current::enter_runtime(self.handle.clone());
-        let task = self.handle.spawn_task(future, None, Some(false));
+        let _enter = enter::enter(self.handle.shared().clone());
+        let task = spawn(self.handle.shared().clone(), true, Spec::lazy(), future);
         self.drive_until(task.as_task_ref());
         task.result()
     }
@@ -125,10 +125,10 @@ impl Runtime {
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        if current::handle().is_some() {
+        if enter::is_inside_any() {
             return Err(Error::invalid_state("ravel::run() cannot be called from a running event loop"));
         }
-        let _enter = current::enter_runtime(self.handle.clone());
+        let _enter = enter::enter(self.handle.shared().clone());
         #[cfg(target_os = "linux")]
         let sigint = crate::sigint::SigintGuard::install();
         #[cfg(not(target_os = "linux"))]
@@ -142,7 +142,8 @@ impl Runtime {
             *slot.lock() = Some(Context::current());
             out
         };
-        let main_task = self.handle.spawn_task_in(main, Some("main".to_string()), Some(false), ctx);
+        let spec = Spec { name: Some("main".to_string()), ctx: Some(ctx), ..Spec::lazy() };
+        let main_task = spawn(self.handle.shared().clone(), true, spec, main);
         if let Some(guard) = &sigint {
             guard.target(main_task.as_task_ref().clone());
         }
@@ -152,7 +153,7 @@ impl Runtime {
         self.cancel_leftovers();
         // Run what is still queued (done callbacks, call_soon), as asyncio's
         // later shutdown steps do: a no-op task queued behind it all.
-        let flush = self.handle.spawn_task(async { Ok(()) }, None, Some(false));
+        let flush = spawn(self.handle.shared().clone(), true, Spec::lazy(), async { Ok(()) });
         self.drive_until(flush.as_task_ref());
         match out {
             // asyncio: a Ctrl-C'd main that re-raised its cancellation, with
@@ -176,16 +177,13 @@ impl Runtime {
             task.cancel();
         }
         let waited = tasks.clone();
-        let waiter = self.handle.spawn_task(
-            async move {
-                for task in &waited {
-                    while task.wait_done().await.is_err() {}
-                }
-                Ok(())
-            },
-            Some("ravel::run shutdown".to_string()),
-            Some(false),
-        );
+        let spec = Spec { name: Some("ravel::run shutdown".to_string()), ..Spec::lazy() };
+        let waiter = spawn(shared.clone(), true, spec, async move {
+            for task in &waited {
+                while task.wait_done().await.is_err() {}
+            }
+            Ok(())
+        });
         self.drive_until(waiter.as_task_ref());
         for task in tasks {
             if task.done() && !task.cancelled() {

@@ -23,13 +23,15 @@
 //!   calling thread, with the LIFO slot off, so the ready order is asyncio's
 //!   FIFO order, iteration by iteration.
 
+pub(crate) mod enter;
 pub(crate) mod park;
 pub(crate) mod registry;
+pub(crate) mod unhandled;
 pub(crate) mod worker;
 
 use crate::reactor::Driver;
-use crate::runtime::UnhandledError;
-use crate::task::raw::RawTask;
+use crate::task::raw::{Header, RawTask};
+use crate::task::schedule::Schedule;
 use crate::task::TaskId;
 use crate::time::Timers;
 use crossbeam_deque::{Injector, Stealer};
@@ -37,8 +39,9 @@ use park::Parker;
 use parking_lot::Mutex;
 use registry::Registry;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
+use unhandled::UnhandledError;
 
 /// No worker (for `Shared::condvar_driver`).
 const NO_WORKER: usize = usize::MAX;
@@ -75,6 +78,8 @@ pub(crate) struct Shared {
     pub(crate) current_thread: bool,
     pub(crate) error_hook: ErrorHook,
     pub(crate) blocking: crate::blocking::BlockingPool,
+    /// This value's own `Arc`, for the callback entries `call_soon` makes.
+    me: Weak<Shared>,
 }
 
 impl Shared {
@@ -87,6 +92,7 @@ impl Shared {
         current_thread: bool,
         error_hook: ErrorHook,
         blocking: crate::blocking::BlockingPool,
+        me: Weak<Shared>,
     ) -> Shared {
         let n = stealers.len();
         Shared {
@@ -107,6 +113,7 @@ impl Shared {
             current_thread,
             error_hook,
             blocking,
+            me,
         }
     }
 
@@ -334,7 +341,7 @@ impl Shared {
             for task in tasks {
                 if task.header().state.transition_to_shutdown() {
                     let snapshot = task.header().state.load();
-                    task.clone().poll_owned(snapshot);
+                    task.clone().poll_owned(snapshot, false);
                 }
             }
         }
@@ -349,18 +356,18 @@ impl Shared {
     ///
     /// The callback runs as a lightweight unregistered task-like entry: it is
     /// not in `all_tasks()`, and `current_task()` is `None` inside it.
-    pub(crate) fn call_soon(self: &Arc<Self>, f: Box<dyn FnOnce() + Send>) {
-        if self.registry.is_closed() {
+    pub(crate) fn call_soon(&self, f: Box<dyn FnOnce() + Send>) {
+        let Some(me) = self.me.upgrade().filter(|_| !self.registry.is_closed()) else {
             f();
             return;
-        }
+        };
         let future = async move {
             f();
             Ok(())
         };
         let flags = crate::task::state::NOTIFIED | crate::task::state::CALLBACK;
         let [registry_ref, handle_ref, runner] =
-            RawTask::new(future, crate::context::Context::current(), TaskId::next_callback(), self.clone(), flags, ());
+            RawTask::new(future, crate::context::Context::current(), TaskId::next_callback(), me, flags, ());
         drop(registry_ref);
         handle_ref.header().state.unset_join_interest();
         drop(handle_ref);
@@ -373,6 +380,24 @@ impl Shared {
         let report = UnhandledError::new("Task exception was never retrieved", id, name, error);
         let hook = self.error_hook.clone();
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&report)));
+    }
+}
+
+impl Schedule for Shared {
+    fn schedule(&self, task: RawTask, yielded: bool) {
+        Shared::schedule(self, task, yielded);
+    }
+
+    fn call_soon(&self, f: Box<dyn FnOnce() + Send>) {
+        Shared::call_soon(self, f);
+    }
+
+    fn release(&self, task: &Header) -> Option<RawTask> {
+        self.registry.remove(task.id, std::ptr::NonNull::from(task))
+    }
+
+    fn report_unretrieved(&self, id: TaskId, name: Option<Arc<str>>, error: crate::Error) {
+        Shared::report_unretrieved(self, id, name, error);
     }
 }
 

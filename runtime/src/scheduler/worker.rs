@@ -182,7 +182,7 @@ pub(crate) fn run_worker(local: Local) {
     let local = Rc::new(local);
     let _installed = Installed::new(local.clone());
     let shared = local.shared.clone();
-    let _enter = crate::current::enter_runtime(crate::runtime::Handle::from_shared(shared.clone()));
+    let _enter = super::enter::enter(shared.clone());
     let mut tick: u32 = 0;
     let mut lifo_streak = 0;
     let mut searching = false;

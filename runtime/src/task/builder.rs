@@ -1,9 +1,6 @@
-//! [`Builder`]: spawn options (name, eager start).
-
-use super::Task;
-use crate::error::Result;
-use crate::runtime::Handle;
-use std::future::Future;
+//! [`Builder`]: spawn options (name, eager start). Its `spawn` methods are
+//! the runtime's (`runtime/spawn.rs`): a task does not know how it is
+//! scheduled.
 
 /// Options for spawning one task: its name and whether it starts eagerly.
 ///
@@ -23,8 +20,8 @@ use std::future::Future;
 #[derive(Debug, Default, Clone)]
 #[must_use = "a task builder does nothing until `spawn` is called"]
 pub struct Builder {
-    name: Option<String>,
-    eager_start: Option<bool>,
+    pub(crate) name: Option<String>,
+    pub(crate) eager_start: Option<bool>,
 }
 
 impl Builder {
@@ -50,43 +47,5 @@ impl Builder {
     pub fn eager_start(mut self, eager: bool) -> Builder {
         self.eager_start = Some(eager);
         self
-    }
-
-    /// Spawns on the current runtime.
-    ///
-    /// # Panics
-    /// Outside a Ravel runtime; use [`spawn_on`](Self::spawn_on) there.
-    #[track_caller]
-    pub fn spawn<F, T>(self, future: F) -> Task<T>
-    where
-        F: Future<Output = Result<T>> + Send + 'static,
-        T: Send + 'static,
-    {
-        match Handle::try_current() {
-            Ok(handle) => handle.spawn_here(future, self.name, self.eager_start),
-            Err(_) => panic!(
-                "ravel::spawn called outside of a Ravel runtime: call it from inside \
-                 `Runtime::block_on` or `ravel::run`, or use `Handle::spawn`"
-            ),
-        }
-    }
-
-    /// Spawns on the runtime of `handle`, from any thread. Spawns from
-    /// outside that runtime are never eager.
-    pub fn spawn_on<F, T>(self, handle: &Handle, future: F) -> Task<T>
-    where
-        F: Future<Output = Result<T>> + Send + 'static,
-        T: Send + 'static,
-    {
-        handle.spawn_task(future, self.name, self.eager_start)
-    }
-
-    /// Spawns on `handle` with a completion hook (task groups).
-    pub(crate) fn spawn_hooked<F, T>(self, handle: &Handle, future: F, hook: crate::task::raw::DoneHook) -> Task<T>
-    where
-        F: Future<Output = Result<T>> + Send + 'static,
-        T: Send + 'static,
-    {
-        handle.spawn_task_hooked(future, self.name, self.eager_start, hook)
     }
 }

@@ -1,8 +1,10 @@
 //! [`Task`] and [`TaskRef`]: the handles users hold.
 
 use super::cancel;
-use super::raw::{RawTask, Waiter};
+use super::leaf::{Awaited, ForwardingLeaf, Leaf};
+use super::raw::RawTask;
 use super::state::{CANCELLED, COMPLETE, FAILED, OUTPUT_TAKEN};
+use super::waiter::Waiter;
 use super::{CallbackId, TaskId};
 use crate::error::{Error, Result};
 use std::fmt;
@@ -12,7 +14,7 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 /// A type-erased handle to a task: everything a [`Task`] offers except its
 /// output. Returned by [`current_task`](crate::current_task) and
@@ -215,7 +217,7 @@ impl TaskRef {
         if header.state.load().has(COMPLETE) {
             drop(slot);
             let task = self.clone();
-            header.scheduler.call_soon(Box::new(move || callback(&task)));
+            header.scheduler().call_soon(Box::new(move || callback(&task)));
         } else {
             slot.extra().callbacks.push((id, Box::new(callback)));
         }
@@ -237,6 +239,36 @@ impl TaskRef {
         self.raw.header().slot.lock().extra().retrieved = true;
     }
 
+    /// True if the task ended with an error that is not a cancellation.
+    pub(crate) fn failed(&self) -> bool {
+        self.raw.header().state.load().has(FAILED)
+    }
+
+    /// Registers `waker` to be woken once the task is done, without
+    /// forwarding cancellation and without taking the output. Returns
+    /// false, registering nothing, if the task is already done.
+    pub(crate) fn register_done_waker(&self, waker: &Waker) -> bool {
+        let header = self.raw.header();
+        if header.state.load().has(COMPLETE) {
+            return false;
+        }
+        let mut slot = header.slot.lock();
+        if header.state.load().has(COMPLETE) {
+            return false;
+        }
+        let wakers = &mut slot.extra().done_wakers;
+        if !wakers.iter().any(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
+        }
+        true
+    }
+
+    /// The scheduler the task runs on, type-erased (the runtime downcasts
+    /// it to build a `Handle`).
+    pub(crate) fn scheduler_any(&self) -> Arc<dyn std::any::Any + Send + Sync> {
+        self.raw.header().scheduler_any()
+    }
+
     /// A future that resolves once the task is done, without taking its
     /// output. It is a cancellation delivery point for the task awaiting it,
     /// and (unlike awaiting a [`Task`]) does not forward cancellation.
@@ -251,7 +283,7 @@ impl TaskRef {
     /// .unwrap();
     /// ```
     pub fn wait_done(&self) -> WaitDone {
-        WaitDone { task: self.clone(), suspended: false }
+        WaitDone { task: self.clone(), leaf: Leaf::new() }
     }
 
     fn state_name(&self) -> &'static str {
@@ -269,6 +301,20 @@ impl TaskRef {
         } else {
             "done"
         }
+    }
+}
+
+impl Awaited for TaskRef {
+    fn is_done(&self) -> bool {
+        self.done()
+    }
+
+    fn forward_cancel(&self, message: Option<String>) -> bool {
+        cancel::cancel(&self.raw, message)
+    }
+
+    fn as_waiter(&self) -> Waiter {
+        Waiter::Task(self.clone())
     }
 }
 
@@ -302,38 +348,16 @@ impl fmt::Debug for TaskRef {
 #[must_use = "futures do nothing unless polled"]
 pub struct WaitDone {
     task: TaskRef,
-    suspended: bool,
+    leaf: Leaf,
 }
 
 impl Future for WaitDone {
     type Output = Result<()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        if let Some(poll) = cancel::budget(cx, &mut self.suspended) {
-            return poll;
-        }
-        let header = self.task.raw.header();
-        if self.suspended || !header.state.load().has(COMPLETE) {
-            if let Some(err) = cancel::deliver() {
-                return Poll::Ready(Err(err));
-            }
-        }
-        if header.state.load().has(COMPLETE) {
-            return Poll::Ready(Ok(()));
-        }
-        {
-            let mut slot = header.slot.lock();
-            if !header.state.load().has(COMPLETE) {
-                let wakers = &mut slot.extra().done_wakers;
-                if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                    wakers.push(cx.waker().clone());
-                }
-                drop(slot);
-                self.suspended = true;
-                return Poll::Pending;
-            }
-        }
-        Poll::Ready(Ok(()))
+        let this = &mut *self;
+        let task = &this.task;
+        this.leaf.poll(cx, |cx| if task.register_done_waker(cx.waker()) { Poll::Pending } else { Poll::Ready(()) })
     }
 }
 
@@ -363,15 +387,13 @@ impl Future for WaitDone {
 /// ```
 pub struct Task<T> {
     inner: TaskRef,
-    /// The task we registered as waiting on us, to clear its waiter.
-    waiting: Option<RawTask>,
-    suspended: bool,
+    leaf: ForwardingLeaf,
     _output: PhantomData<fn() -> T>,
 }
 
 impl<T> Task<T> {
     pub(crate) fn from_raw(raw: RawTask) -> Task<T> {
-        Task { inner: TaskRef::from_raw(raw), waiting: None, suspended: false, _output: PhantomData }
+        Task { inner: TaskRef::from_raw(raw), leaf: ForwardingLeaf::new(), _output: PhantomData }
     }
 
     /// The type-erased handle.
@@ -392,13 +414,6 @@ impl<T> Task<T> {
             return Err(Error::invalid_state("the task's result was already taken"));
         }
         self.inner.raw.take_output::<T>()
-    }
-
-    fn clear_waiting(&mut self) {
-        if let Some(owner) = self.waiting.take() {
-            let me = self.inner.raw.ptr();
-            cancel::clear_waiter(&owner, |w| matches!(w, Waiter::Task(t) if t.raw().ptr() == me));
-        }
     }
 }
 
@@ -423,54 +438,30 @@ impl<T> Future for Task<T> {
         let this = &mut *self;
         let header = this.inner.raw.header();
         if header.state.load().has(OUTPUT_TAKEN) {
-            this.clear_waiting();
+            this.leaf = ForwardingLeaf::new(); // clears a recorded waiter
             return Poll::Ready(Err(Error::invalid_state("the task's result was already taken")));
         }
-        cancel::clear_stale_waiter();
-        loop {
-            let done = header.state.load().has(COMPLETE);
-            if done && !this.suspended {
-                break;
+        let joined = this.leaf.poll(cx, &this.inner, |cx| {
+            let mut slot = header.slot.lock();
+            if header.state.load().has(COMPLETE) {
+                return Poll::Ready(());
             }
-            // Would suspend, or resuming: forward a pending cancellation of
-            // the awaiting task to the awaited one (asyncio `_fut_waiter`),
-            // before the budget can turn this poll into a suspension.
-            let inner = &this.inner;
-            if let Some(err) = cancel::forward_pending(|msg| cancel::cancel(inner.raw(), msg)) {
-                this.clear_waiting();
-                return Poll::Ready(Err(err));
+            match &slot.join_waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => slot.join_waker = Some(cx.waker().clone()),
             }
-            if done {
-                break;
-            }
-            if !crate::current::consume_budget() {
-                this.suspended = true;
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            {
-                let mut slot = header.slot.lock();
-                if header.state.load().has(COMPLETE) {
-                    drop(slot);
-                    continue;
-                }
-                match &slot.join_waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => slot.join_waker = Some(cx.waker().clone()),
-                }
-            }
-            this.waiting = cancel::set_waiter(Waiter::Task(this.inner.clone()));
-            this.suspended = true;
-            return Poll::Pending;
+            Poll::Pending
+        });
+        match joined {
+            Poll::Ready(Ok(())) => Poll::Ready(this.result()),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
         }
-        this.clear_waiting();
-        Poll::Ready(this.result())
     }
 }
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        self.clear_waiting();
         self.inner.raw.header().state.unset_join_interest();
     }
 }

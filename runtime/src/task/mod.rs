@@ -66,18 +66,25 @@
 //! ## Delivery
 //!
 //! Rust cannot throw into a suspended future, so a pending cancellation is
-//! delivered by the next Ravel awaitable the task polls: see
-//! [`crate::cancellable`] and the module docs of `cancel`.
+//! delivered by the next Ravel awaitable the task polls, by the leaf rule
+//! written once in [`Leaf`] (module `leaf`); `cancel` holds the requests.
 
 pub(crate) mod cancel;
+pub(crate) mod cancellable;
+pub(crate) mod current;
+pub(crate) mod hook;
+pub(crate) mod leaf;
 pub(crate) mod raw;
+pub(crate) mod schedule;
 pub(crate) mod state;
+pub(crate) mod waiter;
 
 mod builder;
 mod handle;
 
 pub use builder::Builder;
 pub use handle::{Task, TaskRef, WaitDone};
+pub use leaf::Leaf;
 
 use std::fmt;
 use std::num::NonZeroU64;

@@ -3,16 +3,19 @@
 //! task-related `unsafe` lives here; the protocol it follows is written in
 //! the module docs of [`super`].
 
+use super::current;
+use super::hook::CompletionHook;
+use super::schedule::Schedule;
 use super::state::{
     CancelWord, Idle, Snapshot, State, Wake, ABORT, CANCELLED, COMPLETE, FAILED, JOIN_INTEREST, OUTPUT_TAKEN, STARTED,
 };
 use super::state::{CALLBACK, WAITER};
+use super::waiter::Waiter;
 use super::{CallbackId, TaskId, TaskRef};
 use crate::context::{Context, WithContext};
-use crate::current;
 use crate::error::{Error, Result};
-use crate::scheduler::Shared;
 use crate::sync::{Mutex, UnsafeCell};
+use std::any::Any;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -21,46 +24,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Poll, RawWaker, RawWakerVTable, Waker};
 
-/// What a task is currently suspended on, for forwarding `cancel()` (asyncio
-/// `_fut_waiter`).
-#[derive(Clone)]
-pub(crate) enum Waiter {
-    /// Awaiting another task: `cancel()` cancels that task instead.
-    Task(TaskRef),
-    /// Awaiting a cancellable leaf such as a [`Promise`](crate::Promise).
-    Target(Arc<dyn CancelTarget>),
-}
-
-/// Something a waiting task forwards its cancellation to.
-pub(crate) trait CancelTarget: Send + Sync {
-    /// Cancel it; false if it was already done.
-    fn cancel_target(self: Arc<Self>, message: Option<String>) -> bool;
-    /// Identity, to clear the waiter only if it is still this one.
-    fn target_id(&self) -> usize;
-}
-
 type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send>;
-
-/// A crate-internal completion hook, run synchronously on the completing
-/// thread right after the task is `COMPLETE`. An `Arc` and a key rather than
-/// a boxed closure, so setting one allocates nothing.
-pub(crate) struct DoneHook {
-    pub(crate) target: Arc<dyn ChildDone>,
-    pub(crate) key: u64,
-}
-
-/// The receiver of a [`DoneHook`] (a task group).
-pub(crate) trait ChildDone: Send + Sync {
-    /// The task `key` ended with `error` (`None`: success); `eager` says it
-    /// finished in its eager first step.
-    fn child_done(self: Arc<Self>, key: u64, task: &TaskRef, error: Option<Error>, eager: bool);
-}
-
-impl DoneHook {
-    pub(crate) fn call(self, task: &TaskRef, error: Option<Error>, eager: bool) {
-        self.target.child_done(self.key, task, error, eager);
-    }
-}
 
 /// Rarely used per-task data, allocated on first use.
 #[derive(Default)]
@@ -116,7 +80,6 @@ pub(crate) struct Header {
     pub(crate) cancel: CancelWord,
     vtable: &'static Vtable,
     pub(crate) id: TaskId,
-    pub(crate) scheduler: Arc<Shared>,
     pub(crate) slot: Mutex<Slot>,
     /// Links of the [`TaskList`] holding the task (the registry), touched
     /// only by the holder of that list.
@@ -132,11 +95,17 @@ struct Links {
 
 struct Vtable {
     /// Polls the future; the state is already `RUNNING` and the caller's
-    /// reference is consumed.
-    poll: unsafe fn(NonNull<Header>, Snapshot),
+    /// reference is consumed. The flag says this is the eager first step,
+    /// run inside `spawn`.
+    poll: unsafe fn(NonNull<Header>, Snapshot, bool),
     /// Moves the output into `*dst` (an `Option<Result<T>>`).
     read_output: unsafe fn(NonNull<Header>, *mut ()),
     dealloc: unsafe fn(NonNull<Header>),
+    /// The scheduler the task runs on (kept in the cell, typed).
+    scheduler: unsafe fn(&Header) -> &dyn Schedule,
+    /// A counted reference to the scheduler, type-erased, for code above
+    /// `task/` that knows the concrete type (the task's runtime).
+    scheduler_any: unsafe fn(&Header) -> Arc<dyn Any + Send + Sync>,
 }
 
 enum Stage<F: Future> {
@@ -146,33 +115,16 @@ enum Stage<F: Future> {
 }
 
 #[repr(C)]
-struct Cell<F: Future, H> {
+struct Cell<F: Future, H, S> {
     header: Header,
+    /// The scheduler: the task's reference to its runtime.
+    scheduler: Arc<S>,
     stage: UnsafeCell<Stage<F>>,
     /// The completion hook, if the spawner gave one (`Option<DoneHook>`) or
     /// nothing at all (`()`, no space): kept in the task's own allocation,
     /// so a task group's child needs no separate allocation for it. Taken
     /// by `complete`, under the exclusive access `RUNNING` gives.
     hook: UnsafeCell<H>,
-}
-
-/// What a task's cell may carry for `complete` to run: nothing, or a
-/// [`DoneHook`].
-pub(crate) trait CompletionHook: Send + 'static {
-    /// The hook, once.
-    fn take_hook(&mut self) -> Option<DoneHook>;
-}
-
-impl CompletionHook for () {
-    fn take_hook(&mut self) -> Option<DoneHook> {
-        None
-    }
-}
-
-impl CompletionHook for Option<DoneHook> {
-    fn take_hook(&mut self) -> Option<DoneHook> {
-        self.take()
-    }
 }
 
 /// A counted reference to a task. Dropping it releases the reference.
@@ -193,11 +145,11 @@ impl RawTask {
     /// Allocates a task with the given flags (`NOTIFIED`, or `RUNNING` for
     /// an eager start) and its three initial references: the registry's, the
     /// `Task<T>` handle's, and the runner's. `hook` is run at completion.
-    pub(crate) fn new<F, T, H>(
+    pub(crate) fn new<F, T, H, S>(
         future: F,
         ctx: Context,
         id: TaskId,
-        scheduler: Arc<Shared>,
+        scheduler: Arc<S>,
         flags: usize,
         hook: H,
     ) -> [RawTask; 3]
@@ -205,21 +157,24 @@ impl RawTask {
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
         H: CompletionHook,
+        S: Schedule,
     {
-        let cell = Box::new(Cell::<WithContext<F>, H> {
+        let cell = Box::new(Cell::<WithContext<F>, H, S> {
             header: Header {
                 state: State::new(flags | JOIN_INTEREST, 3),
                 cancel: CancelWord::new(),
                 vtable: &Vtable {
-                    poll: poll::<WithContext<F>, T, H>,
-                    read_output: read_output::<WithContext<F>, T, H>,
-                    dealloc: dealloc::<WithContext<F>, H>,
+                    poll: poll::<WithContext<F>, T, H, S>,
+                    read_output: read_output::<WithContext<F>, T, H, S>,
+                    dealloc: dealloc::<WithContext<F>, H, S>,
+                    scheduler: scheduler_of::<WithContext<F>, H, S>,
+                    scheduler_any: scheduler_any_of::<WithContext<F>, H, S>,
                 },
                 id,
-                scheduler,
                 slot: Mutex::new(Slot::default()),
                 links: UnsafeCell::new(Links::default()),
             },
+            scheduler,
             stage: UnsafeCell::new(Stage::Running(WithContext::new(ctx, future))),
             hook: UnsafeCell::new(hook),
         });
@@ -273,19 +228,20 @@ impl RawTask {
         match this.header().state.transition_to_running() {
             // SAFETY: we hold the queue entry's reference, which `poll` consumes,
             // and the transition gave us ownership of the future.
-            Ok(snapshot) => unsafe { (this.header().vtable.poll)(this.ptr, snapshot) },
+            Ok(snapshot) => unsafe { (this.header().vtable.poll)(this.ptr, snapshot, false) },
             Err(_) => drop(ManuallyDrop::into_inner(this)),
         }
     }
 
     /// Polls a task whose state is already `RUNNING` (eager start, shutdown),
-    /// consuming this reference as the runner's reference.
-    pub(crate) fn poll_owned(self, snapshot: Snapshot) {
+    /// consuming this reference as the runner's reference. `eager`: this is
+    /// the eager first step, inside `spawn` (decided there, once).
+    pub(crate) fn poll_owned(self, snapshot: Snapshot, eager: bool) {
         let this = ManuallyDrop::new(self);
         // SAFETY: the caller made the state RUNNING for us (eager spawn creates
         // the task RUNNING; shutdown transitioned it), so we own the future,
         // and the reference we hold is the runner's.
-        unsafe { (this.header().vtable.poll)(this.ptr, snapshot) }
+        unsafe { (this.header().vtable.poll)(this.ptr, snapshot, eager) }
     }
 
     /// Takes the output of a completed task whose output this caller claimed.
@@ -302,14 +258,14 @@ impl RawTask {
     pub(crate) fn wake_by_ref(&self) {
         if self.header().state.wake_by_ref() == Wake::Submit {
             let notified = RawTask { ptr: self.ptr };
-            self.header().scheduler.schedule(notified, false);
+            self.header().scheduler().schedule(notified, false);
         }
     }
 
     /// Sets ABORT and schedules the task so it drops its future.
     pub(crate) fn abort(&self) {
         if self.header().state.abort() == Wake::Submit {
-            self.header().scheduler.schedule(RawTask { ptr: self.ptr }, true);
+            self.header().scheduler().schedule(RawTask { ptr: self.ptr }, true);
         }
     }
 
@@ -469,7 +425,7 @@ unsafe fn waker_wake(ptr: *const ()) {
     // SAFETY: as above, the task is live while we hold the reference.
     let header = unsafe { ptr.as_ref() };
     match header.state.wake_by_val() {
-        Wake::Submit => header.scheduler.schedule(RawTask { ptr }, false),
+        Wake::Submit => header.scheduler().schedule(RawTask { ptr }, false),
         Wake::Nothing => {}
         // SAFETY: our reference was the last one.
         Wake::Dealloc => unsafe { (header.vtable.dealloc)(ptr) },
@@ -500,19 +456,18 @@ unsafe fn waker_drop(ptr: *const ()) {
 /// # Safety
 /// `ptr` is a `Cell<F>`; the state is `RUNNING` and owned by the caller, who
 /// passes in the runner's reference.
-unsafe fn poll<F, T, H: CompletionHook>(ptr: NonNull<Header>, snapshot: Snapshot)
+unsafe fn poll<F, T, H: CompletionHook, S: Schedule>(ptr: NonNull<Header>, snapshot: Snapshot, eager_first_step: bool)
 where
     F: Future<Output = Result<T>>,
 {
     // SAFETY: the header is the first field of a live `Cell<F>`.
-    let cell = unsafe { ptr.cast::<Cell<F, H>>().as_ref() };
+    let cell = unsafe { ptr.cast::<Cell<F, H, S>>().as_ref() };
     let header = &cell.header;
 
     if snapshot.has(ABORT) {
         // SAFETY: we own the running state.
-        return unsafe { complete::<F, T, H>(ptr, Err(Error::aborted()), false) };
+        return unsafe { complete::<F, T, H, S>(ptr, Err(Error::aborted()), false) };
     }
-    let eager_first_step = !snapshot.has(STARTED) && current::eager_depth() > 0;
     if snapshot.has(WAITER) {
         // The last suspension's waiter is stale now; an await still pending
         // records itself again during this poll.
@@ -520,17 +475,17 @@ where
         header.state.clear_flag(WAITER);
     }
     if !snapshot.has(STARTED) {
-        if let Some(err) = super::cancel::take_delivery(header) {
+        if let Some(err) = header.take_delivery() {
             // asyncio A01: a task cancelled before its first step never runs.
             // SAFETY: we own the running state.
-            return unsafe { complete::<F, T, H>(ptr, Err(err), false) };
+            return unsafe { complete::<F, T, H, S>(ptr, Err(err), false) };
         }
     }
 
     let waker = RawTask::waker_ref(ptr);
     let mut cx = std::task::Context::from_waker(&waker);
     let result = {
-        let _enter = if snapshot.has(CALLBACK) { current::enter_callback() } else { current::enter_task(ptr) };
+        let _enter = if snapshot.has(CALLBACK) { current::enter_callback() } else { current::enter_task(ptr.cast()) };
         catch_unwind(AssertUnwindSafe(|| {
             cell.stage.with_mut(|stage| {
                 // SAFETY: RUNNING gives us exclusive access to the stage.
@@ -545,15 +500,15 @@ where
     };
     match result {
         // SAFETY: we still own the running state.
-        Ok(Poll::Ready(out)) => unsafe { complete::<F, T, H>(ptr, out, eager_first_step) },
+        Ok(Poll::Ready(out)) => unsafe { complete::<F, T, H, S>(ptr, out, eager_first_step) },
         // SAFETY: as above; the panicked future is still in the stage and is
         // dropped by `complete`.
-        Err(payload) => unsafe { complete::<F, T, H>(ptr, Err(Error::panic(payload)), eager_first_step) },
+        Err(payload) => unsafe { complete::<F, T, H, S>(ptr, Err(Error::panic(payload)), eager_first_step) },
         Ok(Poll::Pending) => match header.state.transition_to_idle() {
             Idle::Parked => {}
             // The runner's reference moves into the new queue entry; a task that
             // woke itself yielded, so it goes to the back of the queue.
-            Idle::Requeue => header.scheduler.schedule(RawTask { ptr }, true),
+            Idle::Requeue => cell.scheduler.schedule(RawTask { ptr }, true),
         },
     }
 }
@@ -568,18 +523,18 @@ where
 ///
 /// # Safety
 /// As for [`poll`].
-unsafe fn complete<F, T, H: CompletionHook>(ptr: NonNull<Header>, out: Result<T>, eager_first_step: bool)
+unsafe fn complete<F, T, H: CompletionHook, S: Schedule>(ptr: NonNull<Header>, out: Result<T>, eager_first_step: bool)
 where
     F: Future<Output = Result<T>>,
 {
     // SAFETY: the header is the first field of a live `Cell<F>`.
-    let cell = unsafe { ptr.cast::<Cell<F, H>>().as_ref() };
+    let cell = unsafe { ptr.cast::<Cell<F, H, S>>().as_ref() };
     let header = &cell.header;
 
     // Drop the future at once, so drop-based libraries see the end too. In
     // place: moving it out first would copy the whole future.
     let drop_result = {
-        let _enter = current::enter_task(ptr);
+        let _enter = current::enter_task(ptr.cast());
         // SAFETY: RUNNING gives us exclusive access to the stage, which holds
         // `Running(future)`; it is overwritten below without being dropped
         // again, whether or not this drop panics.
@@ -646,7 +601,7 @@ where
         .then(|| TaskRef::from_raw(unsafe { RawTask::clone_from_ptr(ptr) }));
     if !callbacks.is_empty() {
         let task = task.clone().expect("made above");
-        header.scheduler.call_soon(Box::new(move || {
+        cell.scheduler.call_soon(Box::new(move || {
             for (_, callback) in callbacks {
                 callback(&task);
             }
@@ -663,7 +618,7 @@ where
         let _ = catch_unwind(AssertUnwindSafe(|| hook.call(&task, error, eager_first_step)));
     }
     // The registry's reference and the runner's.
-    let registered = header.scheduler.registry.remove(header.id, ptr);
+    let registered = cell.scheduler.release(header);
     if let Some(raw) = registered {
         raw.forget();
         if header.state.ref_dec(2) {
@@ -678,12 +633,12 @@ where
 /// # Safety
 /// `ptr` is a `Cell<F>` whose output the caller claimed; `dst` points to an
 /// `Option<F::Output>`.
-unsafe fn read_output<F, T, H>(ptr: NonNull<Header>, dst: *mut ())
+unsafe fn read_output<F, T, H, S>(ptr: NonNull<Header>, dst: *mut ())
 where
     F: Future<Output = Result<T>>,
 {
     // SAFETY: the header is the first field of a live `Cell<F>`.
-    let cell = unsafe { ptr.cast::<Cell<F, H>>().as_ref() };
+    let cell = unsafe { ptr.cast::<Cell<F, H, S>>().as_ref() };
     // SAFETY: the claim gives this caller exclusive access to the finished stage.
     let stage = cell.stage.with_mut(|stage| std::mem::replace(unsafe { &mut *stage }, Stage::Consumed));
     if let Stage::Finished(out) = stage {
@@ -694,10 +649,10 @@ where
 
 /// # Safety
 /// `ptr` is a `Cell<F>` and the last reference was just released.
-unsafe fn dealloc<F: Future, H>(ptr: NonNull<Header>) {
+unsafe fn dealloc<F: Future, H, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the allocation came from `Box::new` in `RawTask::new`, and no
     // reference remains.
-    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, H>>().as_ptr()) };
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, H, S>>().as_ptr()) };
     let header = &cell.header;
     let snapshot = header.state.load();
     if snapshot.has(COMPLETE) && snapshot.has(FAILED) && !snapshot.has(OUTPUT_TAKEN) {
@@ -707,7 +662,7 @@ unsafe fn dealloc<F: Future, H>(ptr: NonNull<Header>) {
             if let Some(error) = extra.error.take() {
                 let name = extra.name.clone();
                 drop(slot);
-                header.scheduler.report_unretrieved(header.id, name, error);
+                cell.scheduler.report_unretrieved(header.id, name, error);
             }
         }
     }
@@ -715,9 +670,53 @@ unsafe fn dealloc<F: Future, H>(ptr: NonNull<Header>) {
     let _ = catch_unwind(AssertUnwindSafe(move || drop(cell)));
 }
 
+/// # Safety
+/// `header` is the header of a `Cell<F, H, S>`.
+unsafe fn scheduler_of<F: Future, H, S: Schedule>(header: &Header) -> &dyn Schedule {
+    // SAFETY: the header is the first field of a live `Cell<F, H, S>`; the
+    // returned borrow lives no longer than the caller's borrow of it.
+    let cell = unsafe { &*(header as *const Header).cast::<Cell<F, H, S>>() };
+    &*cell.scheduler
+}
+
+/// # Safety
+/// `header` is the header of a `Cell<F, H, S>`.
+unsafe fn scheduler_any_of<F: Future, H, S: Schedule>(header: &Header) -> Arc<dyn Any + Send + Sync> {
+    // SAFETY: as in `scheduler_of`.
+    let cell = unsafe { &*(header as *const Header).cast::<Cell<F, H, S>>() };
+    cell.scheduler.clone()
+}
+
+impl Header {
+    /// Takes the task's pending delivery, if any, as a cancellation error.
+    pub(crate) fn take_delivery(&self) -> Option<Error> {
+        if !self.cancel.is_pending() {
+            return None;
+        }
+        let mut slot = self.slot.lock();
+        if !self.cancel.take_pending() {
+            return None;
+        }
+        Some(Error::cancelled(slot.take_message()))
+    }
+
+    /// The scheduler this task runs on.
+    pub(crate) fn scheduler(&self) -> &dyn Schedule {
+        // SAFETY: every header is made by `RawTask::new` with the vtable of
+        // its own cell type.
+        unsafe { (self.vtable.scheduler)(self) }
+    }
+
+    /// A counted, type-erased reference to the scheduler (its runtime).
+    pub(crate) fn scheduler_any(&self) -> Arc<dyn Any + Send + Sync> {
+        // SAFETY: as in `scheduler`.
+        unsafe { (self.vtable.scheduler_any)(self) }
+    }
+}
+
 /// Runs `f` on the header of the task being polled on this thread.
 pub(crate) fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {
-    let ptr = current::task_ptr()?;
+    let ptr = current::task_ptr()?.cast::<Header>();
     // SAFETY: `current::enter_task` publishes the pointer only while the
     // runner polls (or completes) that task, holding its reference.
     Some(f(unsafe { ptr.as_ref() }))
@@ -725,7 +724,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {
 
 /// A counted reference to the task being polled on this thread.
 pub(crate) fn current_raw() -> Option<RawTask> {
-    let ptr = current::task_ptr()?;
+    let ptr = current::task_ptr()?.cast::<Header>();
     // SAFETY: as in `with_current`, the task is live while it is current.
     Some(unsafe { RawTask::clone_from_ptr(ptr) })
 }
@@ -733,9 +732,10 @@ pub(crate) fn current_raw() -> Option<RawTask> {
 #[cfg(all(test, target_pointer_width = "64", not(loom)))]
 mod layout {
     /// The header size the docs state (docs/architecture.md): a change here
-    /// changes the memory per task that the benchmarks report.
+    /// changes the memory per task that the benchmarks report. (The
+    /// scheduler reference lives in the cell, typed, after the header.)
     #[test]
-    fn header_is_112_bytes() {
-        assert_eq!(std::mem::size_of::<super::Header>(), 112);
+    fn header_is_104_bytes() {
+        assert_eq!(std::mem::size_of::<super::Header>(), 104);
     }
 }

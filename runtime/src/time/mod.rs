@@ -17,7 +17,7 @@ pub(crate) mod wheel;
 
 use crate::error::Result;
 use crate::runtime::Handle;
-use crate::task::cancel;
+use crate::task::Leaf;
 use parking_lot::Mutex;
 use std::future::Future;
 use std::pin::Pin;
@@ -162,7 +162,7 @@ pub struct Sleep {
     /// `None`: never (the duration overflowed).
     deadline: Option<Instant>,
     yield_first: bool,
-    suspended: bool,
+    leaf: Leaf,
     /// The runtime whose wheel `shard` holds the timer under `key`; `None`
     /// until the first registration. (Flat fields rather than one optional
     /// struct: this keeps a `Sleep` at 40 bytes, and every task parked on a
@@ -174,7 +174,7 @@ pub struct Sleep {
 
 impl Sleep {
     fn new(deadline: Option<Instant>, yield_first: bool) -> Sleep {
-        Sleep { deadline, yield_first, suspended: false, registration: None, key: TimerKey::NONE, shard: 0 }
+        Sleep { deadline, yield_first, leaf: Leaf::new(), registration: None, key: TimerKey::NONE, shard: 0 }
     }
 
     /// The instant this sleep ends at; `None` if it never does.
@@ -188,9 +188,33 @@ impl Sleep {
         }
     }
 
-    fn finish(&mut self, out: Result<()>) -> Poll<Result<()>> {
-        self.deregister();
-        Poll::Ready(out)
+    /// Ready once due; else makes sure the timer will wake `cx`.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(deadline) = self.deadline else {
+            return Poll::Pending; // never ends; only cancellation or drop
+        };
+        if Instant::now() >= deadline {
+            return Poll::Ready(());
+        }
+        // Keep the registration if it is still live; otherwise (first poll, or
+        // fired but not yet due by our clock reading, a race with the clock:
+        // timers are never early) register, in the same wheel as before.
+        let handle = match self.registration.take() {
+            Some(handle) if handle.shared().timers.update(self.shard as usize, self.key, cx.waker()) => {
+                self.registration = Some(handle);
+                return Poll::Pending;
+            }
+            Some(handle) => handle,
+            None => {
+                let handle =
+                    Handle::try_current().expect("ravel::sleep polled outside of a Ravel runtime (no timer driver)");
+                self.shard = u32::try_from(handle.shared().timer_shard()).expect("fewer than 2^32 workers");
+                handle
+            }
+        };
+        self.key = handle.shared().insert_timer(self.shard as usize, deadline, cx.waker().clone());
+        self.registration = Some(handle);
+        Poll::Pending
     }
 }
 
@@ -199,53 +223,18 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = &mut *self;
-        if let Some(poll) = cancel::budget(cx, &mut this.suspended) {
-            if poll.is_ready() {
-                this.deregister();
-            }
-            return poll;
-        }
-        let due = |d: Option<Instant>| d.is_some_and(|d| Instant::now() >= d);
-        if !this.suspended && !this.yield_first && due(this.deadline) {
-            return this.finish(Ok(()));
-        }
-        if let Some(err) = cancel::deliver() {
-            return this.finish(Err(err));
-        }
-        if this.yield_first {
-            if this.suspended {
-                return this.finish(Ok(()));
-            }
-            this.suspended = true;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        if due(this.deadline) {
-            return this.finish(Ok(()));
-        }
-        this.suspended = true;
-        let Some(deadline) = this.deadline else {
-            return Poll::Pending; // never ends; only cancellation or drop
+        let poll = if this.yield_first {
+            this.leaf.poll_yield(cx)
+        } else {
+            let mut leaf = std::mem::take(&mut this.leaf);
+            let poll = leaf.poll(cx, |cx| this.poll_timer(cx));
+            this.leaf = leaf;
+            poll
         };
-        // Keep the registration if it is still live; otherwise (first poll, or
-        // fired but not yet due by our clock reading, a race with the clock:
-        // timers are never early) register, in the same wheel as before.
-        let handle = match this.registration.take() {
-            Some(handle) if handle.shared().timers.update(this.shard as usize, this.key, cx.waker()) => {
-                this.registration = Some(handle);
-                return Poll::Pending;
-            }
-            Some(handle) => handle,
-            None => {
-                let handle =
-                    Handle::try_current().expect("ravel::sleep polled outside of a Ravel runtime (no timer driver)");
-                this.shard = u32::try_from(handle.shared().timer_shard()).expect("fewer than 2^32 workers");
-                handle
-            }
-        };
-        this.key = handle.shared().insert_timer(this.shard as usize, deadline, cx.waker().clone());
-        this.registration = Some(handle);
-        Poll::Pending
+        if poll.is_ready() {
+            this.deregister();
+        }
+        poll
     }
 }
 

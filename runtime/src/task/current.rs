@@ -1,28 +1,28 @@
-//! Thread-local state: the task being polled, the cooperative budget, the
-//! eager-start depth, and the runtime this thread is inside.
+//! Thread-local task state: the task being polled, its cooperative budget,
+//! and the eager-start depth. (The runtime a thread is inside is the
+//! scheduler's business: `scheduler::enter`.)
 
-use crate::runtime::Handle;
-use crate::task::raw::Header;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::ptr::NonNull;
 
 /// Leaf polls a task may make in one poll before it is made to yield.
 pub(crate) const BUDGET: u32 = 128;
 
 thread_local! {
-    static TASK: Cell<Option<NonNull<Header>>> = const { Cell::new(None) };
+    /// The header of the task being polled, type-erased: `raw` publishes
+    /// and reads it (this module is the ground floor of `task/`).
+    static TASK: Cell<Option<NonNull<()>>> = const { Cell::new(None) };
     static BUDGET_LEFT: Cell<u32> = const { Cell::new(BUDGET) };
     static EAGER_DEPTH: Cell<u32> = const { Cell::new(0) };
-    static HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
 
 /// The task being polled on this thread, if any.
-pub(crate) fn task_ptr() -> Option<NonNull<Header>> {
+pub(crate) fn task_ptr() -> Option<NonNull<()>> {
     TASK.with(Cell::get)
 }
 
 /// Marks `ptr` as the current task, with a fresh budget, until the guard drops.
-pub(crate) fn enter_task(ptr: NonNull<Header>) -> TaskGuard {
+pub(crate) fn enter_task(ptr: NonNull<()>) -> TaskGuard {
     let prev_task = TASK.with(|t| t.replace(Some(ptr)));
     let prev_budget = BUDGET_LEFT.with(|b| b.replace(BUDGET));
     TaskGuard { prev_task, prev_budget }
@@ -37,7 +37,7 @@ pub(crate) fn enter_callback() -> TaskGuard {
 
 /// Restores the previous current task and budget.
 pub(crate) struct TaskGuard {
-    prev_task: Option<NonNull<Header>>,
+    prev_task: Option<NonNull<()>>,
     prev_budget: u32,
 }
 
@@ -82,34 +82,5 @@ pub(crate) struct EagerGuard(());
 impl Drop for EagerGuard {
     fn drop(&mut self) {
         EAGER_DEPTH.with(|d| d.set(d.get() - 1));
-    }
-}
-
-/// The handle of the runtime this thread is inside, if any.
-pub(crate) fn handle() -> Option<Handle> {
-    HANDLE.try_with(|h| h.borrow().clone()).ok().flatten()
-}
-
-/// Whether this thread is inside the runtime `shared` (a worker, or a
-/// thread running its `block_on`).
-pub(crate) fn is_inside(shared: &crate::scheduler::Shared) -> bool {
-    HANDLE.try_with(|h| h.borrow().as_ref().is_some_and(|h| std::ptr::eq(&**h.shared(), shared))).unwrap_or(false)
-}
-
-/// Enters the runtime `handle` on this thread until the guard drops.
-pub(crate) fn enter_runtime(handle: Handle) -> RuntimeGuard {
-    let prev = HANDLE.with(|h| h.borrow_mut().replace(handle));
-    RuntimeGuard { prev }
-}
-
-/// Restores the previously entered runtime.
-pub(crate) struct RuntimeGuard {
-    prev: Option<Handle>,
-}
-
-impl Drop for RuntimeGuard {
-    fn drop(&mut self) {
-        let prev = self.prev.take();
-        let _ = HANDLE.try_with(|h| *h.borrow_mut() = prev);
     }
 }

@@ -1,0 +1,33 @@
+//! What a task is suspended on (asyncio `_fut_waiter`), so that `cancel()`
+//! can forward there. Recorded by a [`ForwardingLeaf`](super::leaf::ForwardingLeaf)
+//! for one suspension, in the header's slot.
+
+use super::TaskRef;
+use std::sync::Arc;
+
+/// What a task is currently suspended on, for forwarding `cancel()`.
+#[derive(Clone)]
+pub(crate) enum Waiter {
+    /// Awaiting another task: `cancel()` cancels that task instead.
+    Task(TaskRef),
+    /// Awaiting a cancellable leaf such as a [`Promise`](crate::Promise).
+    Target(Arc<dyn CancelTarget>),
+}
+
+impl Waiter {
+    /// Identity, to clear a record only if it is still this waiter.
+    pub(crate) fn id(&self) -> usize {
+        match self {
+            Waiter::Task(task) => task.raw().ptr().as_ptr() as usize,
+            Waiter::Target(target) => target.target_id(),
+        }
+    }
+}
+
+/// Something a waiting task forwards its cancellation to.
+pub(crate) trait CancelTarget: Send + Sync {
+    /// Cancel it; false if it was already done.
+    fn cancel_target(self: Arc<Self>, message: Option<String>) -> bool;
+    /// Identity, to clear the waiter only if it is still this one.
+    fn target_id(&self) -> usize;
+}
