@@ -40,10 +40,10 @@
 
 mod blocking;
 pub mod context;
+mod driver;
 mod error;
 mod exception_group;
 mod promise;
-mod reactor;
 mod run;
 pub mod runtime;
 mod scheduler;

@@ -16,7 +16,7 @@
 use crate::error::{Error, ExceptionGroup, Result};
 use crate::runtime::Handle;
 use crate::task::TaskRef;
-use crate::time::wheel::TimerKey;
+use crate::time::entry::TimerEntry;
 use parking_lot::Mutex;
 use std::fmt;
 use std::future::Future;
@@ -51,7 +51,7 @@ struct State {
     when: Option<Instant>,
     task: Option<TaskRef>,
     snapshot: u32,
-    timer: Option<(Handle, usize, TimerKey)>,
+    timer: TimerEntry,
     /// Bumped on every reschedule, so a stale expiry does nothing.
     generation: u64,
     /// The deadline is in the timer wheel (or its expiry queued). Arming
@@ -159,7 +159,7 @@ impl Timeout {
                     when,
                     task: None,
                     snapshot,
-                    timer: None,
+                    timer: TimerEntry::new(),
                     generation: 0,
                     armed: false,
                 }),
@@ -305,9 +305,7 @@ fn convert(e: Error) -> Error {
 impl Inner {
     fn cancel_timer(st: &mut State) {
         st.generation += 1;
-        if let Some((handle, shard, key)) = st.timer.take() {
-            handle.shared().timers.remove(shard, key);
-        }
+        st.timer.cancel();
     }
 
     /// `reschedule` on an active scope: replace the timer.
@@ -324,10 +322,7 @@ impl Inner {
             return;
         }
         let waker = Waker::from(Arc::new(Expiry { inner: self.clone(), generation }));
-        let shared = handle.shared().clone();
-        let shard = shared.timer_shard();
-        let key = shared.insert_timer(shard, when, waker);
-        st.timer = Some((handle, shard, key));
+        st.timer.arm_on(handle, when, waker);
     }
 
     /// `_on_timeout`: cancel the task (no message) and move to expiring.
@@ -336,7 +331,6 @@ impl Inner {
         if st.phase != Phase::Active || st.generation != generation {
             return;
         }
-        st.timer = None;
         st.phase = Phase::Expiring;
         if let Some(task) = &st.task {
             // Under the lock, so `exit` cannot uncancel before this counts.

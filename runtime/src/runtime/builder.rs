@@ -105,14 +105,14 @@ impl Builder {
         let workers = if self.current_thread { 1 } else { self.worker_threads.unwrap_or_else(num_cpus::get).max(1) };
         let locals: Vec<_> = (0..workers).map(|_| crossbeam_deque::Worker::new_fifo()).collect();
         let stealers = locals.iter().map(|w| w.stealer()).collect();
-        let (driver, waker) = crate::reactor::new()?;
+        let driver = crate::driver::Driver::new(workers)?;
         let blocking = crate::blocking::BlockingPool::new(
             self.max_blocking_threads,
             self.keep_alive,
             format!("{}-blocking", self.thread_name),
         );
         let shared = Arc::new_cyclic(|me| {
-            Shared::new(stealers, driver, waker, self.eager_tasks, self.current_thread, self.hook, blocking, me.clone())
+            Shared::new(stealers, driver, self.eager_tasks, self.current_thread, self.hook, blocking, me.clone())
         });
         super::new_runtime(shared, locals, &self.thread_name)
     }

@@ -12,9 +12,9 @@
 //!   itself (a yield) goes to the back of the local queue. Every
 //!   [`worker::GLOBAL_INTERVAL`] picks the injector is checked first.
 //! * **Idle.** A worker with nothing to run searches (steals); if that
-//!   fails it adds itself to the sleepers and parks: on the reactor if it can
-//!   take the driver lock (exactly one worker at a time blocks there, with
-//!   the next timer deadline as timeout), else on its condvar. A new task
+//!   fails it adds itself to the sleepers and parks in the driver
+//!   (`crate::driver`: exactly one worker at a time holds the reactor, with
+//!   the next timer deadline as timeout; the others park on their condvar). A new task
 //!   wakes at most one sleeper, and only when no worker is already
 //!   searching; a searcher that finds work wakes the next one if more work
 //!   is queued. Both sides of that hand-off fence with `SeqCst` (see
@@ -24,27 +24,22 @@
 //!   FIFO order, iteration by iteration.
 
 pub(crate) mod enter;
-pub(crate) mod park;
 pub(crate) mod registry;
 pub(crate) mod unhandled;
 pub(crate) mod worker;
 
-use crate::reactor::Driver;
+use crate::driver::wheel::TimerKey;
+use crate::driver::{Driver, TimerWake};
 use crate::task::raw::{Header, RawTask};
 use crate::task::schedule::Schedule;
 use crate::task::TaskId;
-use crate::time::Timers;
 use crossbeam_deque::{Injector, Stealer};
-use park::Parker;
 use parking_lot::Mutex;
 use registry::Registry;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 use unhandled::UnhandledError;
-
-/// No worker (for `Shared::condvar_driver`).
-const NO_WORKER: usize = usize::MAX;
 
 /// The error hook's type.
 pub(crate) type ErrorHook = Arc<dyn Fn(&UnhandledError) + Send + Sync>;
@@ -53,22 +48,8 @@ pub(crate) type ErrorHook = Arc<dyn Fn(&UnhandledError) + Send + Sync>;
 pub(crate) struct Shared {
     pub(crate) injector: Injector<RawTask>,
     pub(crate) stealers: Box<[Stealer<RawTask>]>,
-    pub(crate) parkers: Box<[Parker]>,
-    pub(crate) driver: Mutex<Driver>,
-    waker: mio::Waker,
-    /// The worker holding the driver while parked on its condvar (timer-only
-    /// mode, no I/O sources), or [`NO_WORKER`].
-    condvar_driver: AtomicUsize,
-    /// Registered I/O sources (the reactor's waker not counted): only then
-    /// is there a reason to block in (or poll) the reactor. An atomic
-    /// outside the driver mutex, because a worker parked in timer-only mode
-    /// holds that mutex (with no timeout if no timer is pending). The
-    /// protocol for a registrar (ravel-io, to come): register the source
-    /// through a clone of the `mio::Registry` (which needs no driver lock),
-    /// increment this, then call `wake_driver`, so that a worker parked in
-    /// timer-only mode comes back and re-parks in the reactor.
-    io_sources: AtomicUsize,
-    pub(crate) timers: Timers,
+    /// The reactor, the timers and the parkers (shared with I/O sources).
+    pub(crate) driver: Arc<Driver>,
     pub(crate) registry: Registry,
     sleepers: Mutex<Vec<usize>>,
     num_sleeping: AtomicUsize,
@@ -87,7 +68,6 @@ impl Shared {
     pub(crate) fn new(
         stealers: Vec<Stealer<RawTask>>,
         driver: Driver,
-        waker: mio::Waker,
         eager_tasks: bool,
         current_thread: bool,
         error_hook: ErrorHook,
@@ -97,13 +77,8 @@ impl Shared {
         let n = stealers.len();
         Shared {
             injector: Injector::new(),
-            parkers: (0..n).map(|_| Parker::new()).collect(),
             stealers: stealers.into_boxed_slice(),
-            driver: Mutex::new(driver),
-            waker,
-            condvar_driver: AtomicUsize::new(NO_WORKER),
-            io_sources: AtomicUsize::new(0),
-            timers: Timers::new(n),
+            driver: Arc::new(driver),
             registry: Registry::new(n),
             sleepers: Mutex::new(Vec::with_capacity(n)),
             num_sleeping: AtomicUsize::new(0),
@@ -134,38 +109,6 @@ impl Shared {
         }
     }
 
-    fn has_io_sources(&self) -> bool {
-        self.io_sources.load(SeqCst) != 0
-    }
-
-    /// Tests: pretend `n` I/O sources are registered (to run the reactor
-    /// path), following the registration protocol of `io_sources`.
-    #[cfg(test)]
-    pub(crate) fn set_io_sources_for_test(&self, n: usize) {
-        self.io_sources.store(n, SeqCst);
-        self.wake_driver();
-    }
-
-    /// Interrupts the worker holding the driver: through its parker in
-    /// timer-only mode, else through the reactor's waker.
-    ///
-    /// A registrar that decided to wake the driver (`TimerWake::Driver`) read
-    /// the `wake_at` the parker stored after publishing itself in
-    /// `condvar_driver` (all `SeqCst`), so it finds the parker there, or the
-    /// parker is already back (and re-reads the wheels before parking again).
-    pub(crate) fn wake_driver(&self) {
-        match self.condvar_driver.load(SeqCst) {
-            NO_WORKER => self.wake_reactor(),
-            index => self.parkers[index].unpark(|| self.wake_reactor()),
-        }
-    }
-
-    fn wake_reactor(&self) {
-        if let Err(e) = self.waker.wake() {
-            panic!("ravel reactor: waking the poller failed: {e}");
-        }
-    }
-
     /// The timer wheel a sleep registered from this thread uses.
     pub(crate) fn timer_shard(&self) -> usize {
         worker::current_index(self).unwrap_or(0)
@@ -191,7 +134,7 @@ impl Shared {
             self.num_sleeping.fetch_sub(1, SeqCst);
             self.num_searching.fetch_add(1, SeqCst);
             drop(sleepers);
-            self.parkers[index].unpark(|| self.wake_driver());
+            self.driver.unpark(index);
         }
     }
 
@@ -245,82 +188,35 @@ impl Shared {
         !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
     }
 
-    /// Parks worker `index` until unparked or a timer is due, then fires
-    /// due timers.
+    /// Parks worker `index` in the driver until unparked or a timer is
+    /// due, then fires due timers.
     pub(crate) fn park(&self, index: usize) {
-        let parker = &self.parkers[index];
-        let Some(mut driver) = self.driver.try_lock() else {
-            parker.park_condvar(self.timers.next_deadline());
-            return;
-        };
-        if self.has_io_sources() {
-            parker.park_driver(|| {
-                let timeout = self.timers.begin_park(Instant::now());
-                driver.poll(timeout);
-                self.timers.end_park();
-            });
-        } else {
-            // Timer-only mode: nothing for epoll to wait for.
-            self.condvar_driver.store(index, SeqCst);
-            // A registrar stores `io_sources`, then reads `condvar_driver`
-            // (both SeqCst): it sees us and unparks us, or we see its
-            // source here and do not park at all.
-            if !self.has_io_sources() {
-                let now = Instant::now();
-                let deadline = self.timers.begin_park(now).and_then(|timeout| now.checked_add(timeout));
-                parker.park_condvar(deadline);
-                self.timers.end_park();
-            }
-            self.condvar_driver.store(NO_WORKER, SeqCst);
-        }
-        drop(driver);
-        self.timers.process(Instant::now());
+        self.driver.park(index);
     }
 
     /// Registers a timer in wheel `shard` and makes sure some worker will
-    /// fire it (the one way `Sleep` and `Timeout` arm a timer).
-    pub(crate) fn insert_timer(
-        &self,
-        shard: usize,
-        when: Instant,
-        waker: std::task::Waker,
-    ) -> crate::time::wheel::TimerKey {
-        let (key, wake) = self.timers.insert(shard, when, waker);
-        self.timer_registered(wake);
-        key
-    }
-
-    /// A timer was registered: make sure some worker will fire it.
-    fn timer_registered(&self, wake: crate::time::TimerWake) {
-        match wake {
-            crate::time::TimerWake::No => {}
-            // The parked worker sleeps past the new deadline: interrupt it.
-            crate::time::TimerWake::Driver => self.wake_driver(),
-            // Nobody is parked in the reactor: wake a sleeping worker so it
-            // takes the reactor (and this deadline as its timeout). Workers
-            // that are all busy poll the timers between tasks.
-            crate::time::TimerWake::Anyone => self.notify_parked(),
+    /// fire it (the one way a timer is armed: `TimerEntry`).
+    pub(crate) fn insert_timer(&self, shard: usize, when: Instant, waker: std::task::Waker) -> TimerKey {
+        let (key, wake) = self.driver.insert_timer(shard, when, waker);
+        // No worker is parked in the driver: wake a sleeping worker so it
+        // takes the driver (and this deadline as its timeout). Workers that
+        // are all busy poll the timers between tasks.
+        if wake == TimerWake::Anyone {
+            self.notify_parked();
         }
+        key
     }
 
     /// Between tasks: poll the reactor without blocking and fire due timers,
     /// if no other worker is doing so.
     pub(crate) fn maintenance(&self) {
-        if let Some(mut driver) = self.driver.try_lock() {
-            if self.has_io_sources() {
-                driver.poll(Some(std::time::Duration::ZERO));
-            }
-            drop(driver);
-            self.timers.process(Instant::now());
-        }
+        self.driver.maintenance();
     }
 
     /// Begins shutdown: workers stop after their current poll.
     pub(crate) fn begin_shutdown(&self) {
         self.shutdown.store(true, SeqCst);
-        for parker in self.parkers.iter() {
-            parker.unpark(|| self.wake_driver());
-        }
+        self.driver.unpark_all();
     }
 
     /// After the workers stopped: drop queued entries, then end every task
@@ -425,7 +321,19 @@ mod tests {
             if rounds % 2 == 1 {
                 std::thread::sleep(Duration::from_millis(5));
             }
-            shared.set_io_sources_for_test(usize::from(io_mode));
+            // A real source (a pipe) switches the driver to the reactor.
+            let _source = io_mode.then(|| {
+                let (sender, receiver) = mio::unix::pipe::new().unwrap();
+                let token = mio::Token(0);
+                let source = crate::driver::io::IoSource::register(
+                    shared.driver.clone(),
+                    sender,
+                    token,
+                    mio::Interest::WRITABLE,
+                )
+                .unwrap();
+                (source, receiver)
+            });
             let start = Instant::now();
             rt.block_on(crate::sleep(Duration::from_millis(3))).unwrap();
             assert!(start.elapsed() >= Duration::from_millis(3));

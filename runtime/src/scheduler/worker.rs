@@ -253,8 +253,8 @@ pub(crate) fn run_current_thread(
         let now = Instant::now();
         if iterations.is_multiple_of(MAINTENANCE_INTERVAL) {
             shared.maintenance();
-        } else if shared.timers.any_due(now) {
-            shared.timers.process(now);
+        } else if shared.driver.timers.any_due(now) {
+            shared.driver.timers.process(now);
         }
         if local.queue.is_empty() && shared.injector.is_empty() && !done() {
             shared.sleep(0, false);

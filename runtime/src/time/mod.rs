@@ -1,128 +1,19 @@
 //! Timers: [`sleep`], [`sleep_until`], [`time`].
 //!
-//! Each worker has its own timing wheel ([`wheel`]), so registering a timer
-//! rarely contends; the worker that parks in the reactor processes all of
-//! them and uses the earliest deadline as its poll timeout. A timer is
-//! registered lazily, on the first poll that has to wait, and removed in
-//! O(1) when its `Sleep` is dropped.
-//!
-//! Handing the deadline to the parked worker: the parker stores `u64::MAX`
-//! in `wake_at`, reads the wheels, then stores the tick it will wake at; a
-//! registrar inserts, then reads `wake_at` and interrupts the reactor if its
-//! deadline is earlier. Both sides are `SeqCst`, so a registrar either is
-//! seen by the parker's read of the wheels or sees a `wake_at` that makes it
-//! interrupt.
+//! A sleep's deadline goes into the runtime's timer wheels (the driver's,
+//! `crate::driver::timers`) through a [`TimerEntry`](entry::TimerEntry):
+//! lazily, on the first poll that has to wait, and removed in O(1) when the
+//! `Sleep` completes or is dropped.
 
-pub(crate) mod wheel;
+pub(crate) mod entry;
 
 use crate::error::Result;
-use crate::runtime::Handle;
 use crate::task::Leaf;
-use parking_lot::Mutex;
+use entry::TimerEntry;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use wheel::{TimerKey, Wheel};
-
-/// No worker is parked in the reactor.
-const NOBODY_PARKED: u64 = 0;
-
-/// Who must be woken after a timer is registered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TimerWake {
-    /// The worker parked in the reactor wakes in time already.
-    No,
-    /// The worker parked in the reactor sleeps past the new deadline.
-    Driver,
-    /// No worker is parked in the reactor.
-    Anyone,
-}
-
-pub(crate) struct Timers {
-    shards: Box<[Mutex<Wheel>]>,
-    origin: Instant,
-    /// The millisecond (since `origin`) the parked worker wakes at.
-    wake_at: AtomicU64,
-}
-
-impl Timers {
-    pub(crate) fn new(shards: usize) -> Timers {
-        let origin = Instant::now();
-        Timers {
-            shards: (0..shards.max(1)).map(|_| Mutex::new(Wheel::new(origin))).collect(),
-            origin,
-            wake_at: AtomicU64::new(NOBODY_PARKED),
-        }
-    }
-
-    fn tick_of(&self, t: Instant) -> u64 {
-        let ms = t.saturating_duration_since(self.origin).as_millis();
-        u64::try_from(ms).unwrap_or(u64::MAX - 1).max(1)
-    }
-
-    /// Registers a timer, and says who must be woken to honour it: pass the
-    /// answer to `Shared::timer_registered` (`Shared::insert_timer` does both).
-    pub(crate) fn insert(&self, shard: usize, deadline: Instant, waker: Waker) -> (TimerKey, TimerWake) {
-        let key = self.shards[shard].lock().insert(deadline, waker);
-        let wake_at = self.wake_at.load(SeqCst);
-        let wake = if wake_at == NOBODY_PARKED {
-            TimerWake::Anyone
-        } else if self.tick_of(deadline) < wake_at {
-            TimerWake::Driver
-        } else {
-            TimerWake::No
-        };
-        (key, wake)
-    }
-
-    /// The earliest timer deadline, for a worker parking outside the reactor.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.shards.iter().filter_map(|s| s.lock().next_deadline()).min()
-    }
-
-    fn update(&self, shard: usize, key: TimerKey, waker: &Waker) -> bool {
-        self.shards[shard].lock().update_waker(key, waker)
-    }
-
-    pub(crate) fn remove(&self, shard: usize, key: TimerKey) {
-        self.shards[shard].lock().remove(key);
-    }
-
-    /// A parker is about to block: returns how long it may sleep.
-    pub(crate) fn begin_park(&self, now: Instant) -> Option<Duration> {
-        self.wake_at.store(u64::MAX, SeqCst);
-        match self.next_deadline() {
-            Some(deadline) => {
-                self.wake_at.store(self.tick_of(deadline), SeqCst);
-                Some(deadline.saturating_duration_since(now))
-            }
-            None => None,
-        }
-    }
-
-    /// The parker is back.
-    pub(crate) fn end_park(&self) {
-        self.wake_at.store(NOBODY_PARKED, SeqCst);
-    }
-
-    /// Whether any timer is due at `now` (cheap enough for every iteration).
-    pub(crate) fn any_due(&self, now: Instant) -> bool {
-        self.next_deadline().is_some_and(|d| d <= now)
-    }
-
-    /// Fires every due timer, in deadline order per wheel.
-    pub(crate) fn process(&self, now: Instant) {
-        let mut wakers = Vec::new();
-        for shard in self.shards.iter() {
-            shard.lock().process(now, &mut wakers);
-        }
-        for waker in wakers {
-            waker.wake();
-        }
-    }
-}
 
 /// The loop clock (asyncio `loop.time()`): a monotonic instant.
 pub fn time() -> Instant {
@@ -163,18 +54,12 @@ pub struct Sleep {
     deadline: Option<Instant>,
     yield_first: bool,
     leaf: Leaf,
-    /// The runtime whose wheel `shard` holds the timer under `key`; `None`
-    /// until the first registration. (Flat fields rather than one optional
-    /// struct: this keeps a `Sleep` at 40 bytes, and every task parked on a
-    /// sleep carries one.)
-    registration: Option<Handle>,
-    key: TimerKey,
-    shard: u32,
+    timer: TimerEntry,
 }
 
 impl Sleep {
     fn new(deadline: Option<Instant>, yield_first: bool) -> Sleep {
-        Sleep { deadline, yield_first, leaf: Leaf::new(), registration: None, key: TimerKey::NONE, shard: 0 }
+        Sleep { deadline, yield_first, leaf: Leaf::new(), timer: TimerEntry::new() }
     }
 
     /// The instant this sleep ends at; `None` if it never does.
@@ -182,10 +67,32 @@ impl Sleep {
         self.deadline
     }
 
-    fn deregister(&mut self) {
-        if let Some(handle) = self.registration.take() {
-            handle.shared().timers.remove(self.shard as usize, self.key);
-        }
+    /// Makes the sleep end at `deadline` instead (Tokio's `Sleep::reset`,
+    /// what hyper's `Timer::reset` needs). A task already waiting on it is
+    /// woken at the new deadline without polling it again; a sleep that
+    /// already completed can be awaited again, as a new one.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// ravel::run(async {
+    ///     let start = Instant::now();
+    ///     let mut sleep = ravel::sleep(Duration::from_secs(3600));
+    ///     sleep.reset(start + Duration::from_millis(5));
+    ///     (&mut sleep).await?;
+    ///     assert!(start.elapsed() >= Duration::from_millis(5));
+    ///     assert!(start.elapsed() < Duration::from_secs(3600));
+    ///     // Reused after it completed:
+    ///     sleep.reset(Instant::now() + Duration::from_millis(1));
+    ///     sleep.await?;
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn reset(&mut self, deadline: Instant) {
+        self.deadline = Some(deadline);
+        self.yield_first = false;
+        self.timer.reset(deadline);
     }
 
     /// Ready once due; else makes sure the timer will wake `cx`.
@@ -193,27 +100,14 @@ impl Sleep {
         let Some(deadline) = self.deadline else {
             return Poll::Pending; // never ends; only cancellation or drop
         };
+        // Timers are never early: a timer that fired before our clock
+        // reading says it is due registers again.
         if Instant::now() >= deadline {
             return Poll::Ready(());
         }
-        // Keep the registration if it is still live; otherwise (first poll, or
-        // fired but not yet due by our clock reading, a race with the clock:
-        // timers are never early) register, in the same wheel as before.
-        let handle = match self.registration.take() {
-            Some(handle) if handle.shared().timers.update(self.shard as usize, self.key, cx.waker()) => {
-                self.registration = Some(handle);
-                return Poll::Pending;
-            }
-            Some(handle) => handle,
-            None => {
-                let handle =
-                    Handle::try_current().expect("ravel::sleep polled outside of a Ravel runtime (no timer driver)");
-                self.shard = u32::try_from(handle.shared().timer_shard()).expect("fewer than 2^32 workers");
-                handle
-            }
-        };
-        self.key = handle.shared().insert_timer(self.shard as usize, deadline, cx.waker().clone());
-        self.registration = Some(handle);
+        if let Err(e) = self.timer.arm(deadline, cx.waker()) {
+            panic!("ravel::sleep polled outside of a Ravel runtime: {e}");
+        }
         Poll::Pending
     }
 }
@@ -232,15 +126,11 @@ impl Future for Sleep {
             poll
         };
         if poll.is_ready() {
-            this.deregister();
+            // Completed: awaiting it again (after a `reset`) is a new sleep.
+            this.timer.cancel();
+            this.leaf.reset();
         }
         poll
-    }
-}
-
-impl Drop for Sleep {
-    fn drop(&mut self) {
-        self.deregister();
     }
 }
 
@@ -250,5 +140,8 @@ impl std::fmt::Debug for Sleep {
     }
 }
 
+/// A sleep is 48 bytes: deadline 16, timer entry 24 (runtime, key, wheel),
+/// the leaf flag and the yield flag. Every task parked on a sleep carries
+/// one.
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(std::mem::size_of::<Sleep>() == 40);
+const _: () = assert!(std::mem::size_of::<Sleep>() == 48);

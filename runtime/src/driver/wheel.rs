@@ -244,12 +244,17 @@ impl Wheel {
 
     /// Removes the entry of `key` in O(1); returns `false` if the key is stale.
     pub(crate) fn remove(&mut self, key: TimerKey) -> bool {
+        self.take(key).is_some()
+    }
+
+    /// Removes the entry of `key` in O(1) and returns its waker; `None` if
+    /// the key is stale.
+    pub(crate) fn take(&mut self, key: TimerKey) -> Option<Waker> {
         if !self.is_live(key) {
-            return false;
+            return None;
         }
         self.unlink(key.index);
-        drop(self.release(key.index));
-        true
+        Some(self.release(key.index))
     }
 
     /// Earliest instant at which [`process`](Self::process) could have

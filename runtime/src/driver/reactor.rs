@@ -1,0 +1,42 @@
+//! The reactor: a `mio::Poll` that one idle worker at a time blocks in,
+//! with the next timer deadline as its timeout, and a `mio::Waker` that
+//! interrupts it. When it blocks at all is the driver's decision (see
+//! [`super`]: timer-only mode).
+
+use std::io;
+use std::time::Duration;
+
+const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX);
+
+/// The part only the worker holding the reactor lock touches.
+pub(crate) struct Reactor {
+    poll: mio::Poll,
+    events: mio::Events,
+}
+
+/// Creates the reactor and the waker that interrupts it.
+pub(crate) fn new() -> io::Result<(Reactor, mio::Waker)> {
+    let poll = mio::Poll::new()?;
+    let waker = mio::Waker::new(poll.registry(), WAKE_TOKEN)?;
+    Ok((Reactor { poll, events: mio::Events::with_capacity(256) }, waker))
+}
+
+impl Reactor {
+    /// The poll's registry (the driver keeps a clone to register sources
+    /// without this lock).
+    pub(crate) fn registry(&self) -> &mio::Registry {
+        self.poll.registry()
+    }
+
+    /// Blocks until woken, an event arrives, or `timeout` passes.
+    pub(crate) fn poll(&mut self, timeout: Option<Duration>) {
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("ravel reactor: epoll failed: {e}"),
+        }
+        // No readiness dispatch yet (ravel-io builds it): an event, the
+        // waker's or a registered source's, only ends the poll.
+        self.events.clear();
+    }
+}

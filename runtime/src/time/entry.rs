@@ -1,0 +1,90 @@
+//! [`TimerEntry`]: the owner of one deadline in a runtime's timer wheels.
+//!
+//! The one way the crate arms a timer (`Sleep`, timeout scopes): the entry
+//! knows its runtime, its wheel (shard) and its key, re-arms in the same
+//! wheel, moves a live registration to a new deadline, and removes it when
+//! dropped, so no caller handles a bare `(runtime, shard, key)` tuple.
+
+use crate::driver::wheel::TimerKey;
+use crate::error::{Error, Result};
+use crate::runtime::Handle;
+use std::task::Waker;
+use std::time::Instant;
+
+/// A timer registration: none until first armed.
+pub(crate) struct TimerEntry {
+    /// The runtime whose wheel `shard` holds the timer under `key`; `None`
+    /// until the first registration. (Flat fields rather than one optional
+    /// struct, which keeps a `Sleep` small.)
+    handle: Option<Handle>,
+    key: TimerKey,
+    shard: u32,
+}
+
+impl TimerEntry {
+    /// An entry with no registration.
+    pub(crate) const fn new() -> TimerEntry {
+        TimerEntry { handle: None, key: TimerKey::NONE, shard: 0 }
+    }
+
+    /// Makes sure `waker` is woken at `deadline`: keeps a live registration
+    /// (updating its waker), or registers, in the wheel of this thread's
+    /// worker on the runtime this thread is inside the first time and in the
+    /// same wheel afterwards (after the timer fired, or was cancelled).
+    ///
+    /// An error outside a runtime, for a first registration.
+    pub(crate) fn arm(&mut self, deadline: Instant, waker: &Waker) -> Result<()> {
+        if let Some(handle) = &self.handle {
+            let timers = &handle.shared().driver.timers;
+            if !timers.update(self.shard as usize, self.key, waker) {
+                self.key = handle.shared().insert_timer(self.shard as usize, deadline, waker.clone());
+            }
+            return Ok(());
+        }
+        let handle = Handle::try_current().map_err(|_| {
+            Error::runtime_closed("a Ravel timer was polled outside of a Ravel runtime (no timer driver)")
+        })?;
+        self.arm_on(handle, deadline, waker.clone());
+        Ok(())
+    }
+
+    /// Registers anew on `handle`'s runtime for `deadline` (dropping any
+    /// previous registration), with a fresh waker.
+    pub(crate) fn arm_on(&mut self, handle: Handle, deadline: Instant, waker: Waker) {
+        self.cancel();
+        let shared = handle.shared();
+        self.shard = u32::try_from(shared.timer_shard()).expect("fewer than 2^32 workers");
+        self.key = shared.insert_timer(self.shard as usize, deadline, waker);
+        self.handle = Some(handle);
+    }
+
+    /// Moves a live registration to `deadline`, keeping its waker (who is
+    /// waiting is woken at the new deadline without polling again). False
+    /// if there was none live (never armed, fired, or cancelled).
+    pub(crate) fn reset(&mut self, deadline: Instant) -> bool {
+        let Some(handle) = &self.handle else { return false };
+        let shared = handle.shared();
+        match shared.driver.timers.take(self.shard as usize, self.key) {
+            Some(waker) => {
+                self.key = shared.insert_timer(self.shard as usize, deadline, waker);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a live registration; the runtime and wheel are kept for the
+    /// next [`arm`](Self::arm).
+    pub(crate) fn cancel(&mut self) {
+        if let Some(handle) = &self.handle {
+            handle.shared().driver.timers.remove(self.shard as usize, self.key);
+            self.key = TimerKey::NONE;
+        }
+    }
+}
+
+impl Drop for TimerEntry {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
