@@ -13,7 +13,7 @@
 use crate::error::{Error, Result};
 use crate::task::leaf::{Awaited, ForwardingLeaf};
 use crate::task::waiter::{CancelTarget, Waiter};
-use crate::task::{cancel, Task, TaskRef};
+use crate::task::{Task, TaskRef};
 use parking_lot::Mutex;
 use std::fmt;
 use std::future::Future;
@@ -149,7 +149,7 @@ impl Shared {
         }
         let mut any = false;
         for child in &self.children {
-            if cancel::cancel(child.raw(), message.clone()) {
+            if child.cancel_opt(message.clone()) {
                 any = true;
             }
         }

@@ -1,7 +1,8 @@
 //! The synchronisation shim.
 //!
-//! Every atomic, lock and `UnsafeCell` that takes part in the task state
-//! machine or the cancel counters comes from here, so that building with
+//! Every atomic, lock, condvar and `UnsafeCell` that takes part in a
+//! protocol (the task state machine, the cancel counters, the parker, the
+//! timer hand-off) comes from here, so that building with
 //! `RUSTFLAGS="--cfg loom"` swaps them for [loom]'s model-checked versions.
 //! Outside loom the types are the standard library's atomics, `parking_lot`'s
 //! mutex, and a thin `UnsafeCell` with loom's closure-based API.
@@ -28,8 +29,71 @@ impl<T> Mutex<T> {
         Mutex(loom::sync::Mutex::new(value))
     }
 
-    pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
-        self.0.lock().unwrap()
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        MutexGuard(Some(self.0.lock().unwrap()))
+    }
+}
+
+/// Loom's guard, held in an `Option` so that [`Condvar::wait`] can take it
+/// through `&mut` as `parking_lot`'s does.
+#[cfg(loom)]
+pub(crate) struct MutexGuard<'a, T>(Option<loom::sync::MutexGuard<'a, T>>);
+
+#[cfg(loom)]
+impl<T> std::ops::Deref for MutexGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.0.as_ref().expect("guard present outside a wait")
+    }
+}
+
+#[cfg(loom)]
+impl<T> std::ops::DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.0.as_mut().expect("guard present outside a wait")
+    }
+}
+
+/// A condvar with `parking_lot`'s `&mut guard` API.
+#[cfg(not(loom))]
+pub(crate) type Condvar = parking_lot::Condvar;
+
+/// Loom's condvar with `parking_lot`'s `&mut guard` API. Loom does not
+/// model time: a timed wait waits for a notification.
+#[cfg(loom)]
+#[derive(Debug, Default)]
+pub(crate) struct Condvar(loom::sync::Condvar);
+
+#[cfg(loom)]
+impl Condvar {
+    pub(crate) fn new() -> Self {
+        Condvar(loom::sync::Condvar::new())
+    }
+
+    pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+        let inner = guard.0.take().expect("guard present");
+        guard.0 = Some(self.0.wait(inner).unwrap());
+    }
+
+    pub(crate) fn wait_until<T>(&self, guard: &mut MutexGuard<'_, T>, _deadline: std::time::Instant) -> TimedOut {
+        self.wait(guard);
+        TimedOut
+    }
+
+    pub(crate) fn notify_one(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// The result of a timed wait under loom: never timed out.
+#[cfg(loom)]
+pub(crate) struct TimedOut;
+
+#[cfg(loom)]
+impl TimedOut {
+    pub(crate) fn timed_out(&self) -> bool {
+        false
     }
 }
 

@@ -280,7 +280,7 @@ impl Timeout {
 /// the current-task pointer (the task handle itself is taken only when the
 /// scope arms; a body that never suspends needs neither).
 fn entry_snapshot() -> Result<u32> {
-    crate::task::raw::with_current(|h| h.cancel.count())
+    crate::task::cancel::current_cancelling()
         .ok_or_else(|| Error::invalid_state("Timeout should be used inside a task"))
 }
 

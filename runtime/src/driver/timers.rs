@@ -120,3 +120,40 @@ impl Timers {
         }
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::{TimerWake, Timers};
+    use loom::sync::Arc;
+    use loom::thread;
+    use std::task::Waker;
+    use std::time::{Duration, Instant};
+
+    /// The bug this guards: a timer registered while a worker is parking is
+    /// missed by the parker's read of the wheels, and the registrar, seeing
+    /// a later `wake_at`, does not interrupt it: the timer fires late (or
+    /// never, with no other timer). A later timer is already registered,
+    /// so the parker may publish a `wake_at` past the new deadline. In
+    /// every interleaving, either the parker's timeout covers the new
+    /// deadline, or the registrar was told to wake someone (the parked
+    /// worker: `Driver`, or any: `Anyone`, when no park was published yet).
+    #[test]
+    fn loom_timer_hand_off() {
+        loom::model(|| {
+            let timers = Arc::new(Timers::new(1));
+            let now = Instant::now();
+            let deadline = now + Duration::from_millis(50);
+            let _ = timers.insert(0, deadline + Duration::from_millis(100), Waker::noop().clone());
+            let t2 = timers.clone();
+            let registrar = thread::spawn(move || {
+                let (_key, wake) = t2.insert(0, deadline, Waker::noop().clone());
+                wake
+            });
+            let timeout = timers.begin_park(now);
+            let wake = registrar.join().unwrap();
+            let covered = timeout.is_some_and(|t| now + t <= deadline);
+            assert!(covered || wake != TimerWake::No, "timeout {timeout:?}, registrar told {wake:?}");
+            timers.end_park();
+        });
+    }
+}

@@ -64,6 +64,12 @@ pub(crate) fn cancel(task: &RawTask, message: Option<String>) -> bool {
     }
 }
 
+/// The running task's `cancelling()` count, read through the current-task
+/// pointer (no handle needed); `None` outside a task.
+pub(crate) fn current_cancelling() -> Option<u32> {
+    super::raw::with_current(|header| header.cancel.count())
+}
+
 /// `Task.uncancel()`: reaching zero also clears an undelivered request.
 pub(crate) fn uncancel(header: &Header) -> u32 {
     let mut slot = header.slot.lock();

@@ -102,6 +102,11 @@ impl TaskRef {
         cancel::cancel(&self.raw, None)
     }
 
+    /// `cancel()` with an optional message (combinators pass theirs on).
+    pub(crate) fn cancel_opt(&self, message: Option<String>) -> bool {
+        cancel::cancel(&self.raw, message)
+    }
+
     /// [`cancel`](Self::cancel) with a message, carried by the error the task
     /// sees ([`Error::cancel_message`]).
     pub fn cancel_with(&self, message: impl Into<String>) -> bool {

@@ -739,3 +739,106 @@ mod layout {
         assert_eq!(std::mem::size_of::<super::Header>(), 104);
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Models of the reference count against completion, cancellation and
+    //! wakers, on a scheduler of their own (possible since `task/` knows
+    //! its scheduler only through `Schedule`).
+    use super::*;
+    use crate::task::schedule::Schedule;
+    use crate::task::{cancel, Task};
+    use loom::thread;
+
+    /// Holds the registry's reference and the queue entries wakers make.
+    #[derive(Default)]
+    struct TestSchedule {
+        registered: Mutex<Option<RawTask>>,
+        queue: Mutex<Vec<RawTask>>,
+    }
+
+    impl Schedule for TestSchedule {
+        fn schedule(&self, task: RawTask, _yielded: bool) {
+            self.queue.lock().push(task);
+        }
+        fn call_soon(&self, f: Box<dyn FnOnce() + Send>) {
+            f();
+        }
+        fn release(&self, _task: &Header) -> Option<RawTask> {
+            self.registered.lock().take()
+        }
+        fn report_unretrieved(&self, _: TaskId, _: Option<Arc<str>>, _: Error) {}
+    }
+
+    fn spawn_ready(sched: &Arc<TestSchedule>) -> (RawTask, RawTask) {
+        let [registered, handle, runner] = RawTask::new(
+            async { Ok(5u32) },
+            Context::current(),
+            TaskId::next(),
+            sched.clone(),
+            super::super::state::NOTIFIED,
+            (),
+        );
+        *sched.registered.lock() = Some(registered);
+        (handle, runner)
+    }
+
+    /// Run what wakers queued (entries of a completed task only drop).
+    fn drain(sched: &TestSchedule) {
+        let queued = std::mem::take(&mut *sched.queue.lock());
+        for entry in queued {
+            entry.run();
+        }
+    }
+
+    /// The bug this guards: a cancel that races the task's only poll either
+    /// frees the task twice or leaks it (a reference moved into a queue
+    /// entry that nobody accounts for), or is silently lost (it counted but
+    /// the task ended with its value). In every interleaving: the task ends
+    /// cancelled, with the message, exactly when `cancel()` returned true,
+    /// and once every reference is gone the cell is freed exactly once (its
+    /// reference to the scheduler is released).
+    #[test]
+    fn loom_cancel_races_the_only_poll() {
+        loom::model(|| {
+            let sched = Arc::new(TestSchedule::default());
+            let (handle, runner) = spawn_ready(&sched);
+            let target = handle.clone();
+            let canceller = thread::spawn(move || cancel::cancel(&target, Some("stop".to_string())));
+            runner.run();
+            let accepted = canceller.join().unwrap();
+            drain(&sched);
+            let task: Task<u32> = Task::from_raw(handle);
+            match task.result() {
+                Ok(v) => {
+                    assert!(!accepted, "a counted cancel was lost");
+                    assert_eq!(v, 5);
+                }
+                Err(e) => {
+                    assert!(accepted, "cancelled without a counted request");
+                    assert_eq!(e.cancel_message(), Some("stop"));
+                }
+            }
+            drop(task);
+            assert_eq!(Arc::strong_count(&sched), 1, "the task cell was not freed exactly once");
+        });
+    }
+
+    /// An owned waker woken from another thread while the task completes
+    /// and its handle is dropped: the waker's reference and the queue entry
+    /// it may make are accounted for, and the last of them frees the task.
+    #[test]
+    fn loom_waker_races_completion_and_handle_drop() {
+        loom::model(|| {
+            let sched = Arc::new(TestSchedule::default());
+            let (handle, runner) = spawn_ready(&sched);
+            let waker = (*RawTask::waker_ref(handle.ptr())).clone();
+            let waking = thread::spawn(move || waker.wake());
+            runner.run();
+            drop(Task::<u32>::from_raw(handle));
+            waking.join().unwrap();
+            drain(&sched);
+            assert_eq!(Arc::strong_count(&sched), 1, "the task cell was not freed exactly once");
+        });
+    }
+}
