@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace
-# The loom models swap the atomics for loom's (see runtime/src/sync.rs); they
+# The loom models swap the atomics for loom's (see runtime/src/shim.rs); they
 # build into their own target directory so the normal build is not redone.
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=${LOOM_MAX_PREEMPTIONS:-3} \
     cargo test -p ravel --lib --release --target-dir target/loom -- loom

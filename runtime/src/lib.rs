@@ -49,7 +49,7 @@ pub mod runtime;
 mod scheduler;
 #[cfg(target_os = "linux")]
 mod sigint;
-mod sync;
+mod shim;
 pub mod task;
 mod task_group;
 mod threadsafe;

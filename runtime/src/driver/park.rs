@@ -16,7 +16,7 @@
 //! comes (the loom models `loom_unpark_*` check this). Every access is
 //! `SeqCst`.
 
-use crate::sync::{AtomicUsize, Condvar, Mutex};
+use crate::shim::{AtomicUsize, Condvar, Mutex};
 use std::sync::atomic::Ordering::SeqCst;
 
 const EMPTY: usize = 0;

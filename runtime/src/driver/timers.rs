@@ -13,7 +13,7 @@
 //! interrupt (the loom model `loom_timer_hand_off` checks this).
 
 use super::wheel::{TimerKey, Wheel};
-use crate::sync::{AtomicU64, Mutex};
+use crate::shim::{AtomicU64, Mutex};
 use std::sync::atomic::Ordering::SeqCst;
 use std::task::Waker;
 use std::time::{Duration, Instant};

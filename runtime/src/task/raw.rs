@@ -14,7 +14,7 @@ use super::waiter::Waiter;
 use super::{CallbackId, TaskId, TaskRef};
 use crate::context::{Context, WithContext};
 use crate::error::{Error, Result};
-use crate::sync::{Mutex, UnsafeCell};
+use crate::shim::{Mutex, UnsafeCell};
 use std::any::Any;
 use std::future::Future;
 use std::mem::ManuallyDrop;

@@ -1,7 +1,7 @@
 //! The task state word and the cancel word: every transition of the protocol
 //! in [`super`]'s module docs, as safe atomic code that loom can model.
 
-use crate::sync::{AtomicU64, AtomicUsize};
+use crate::shim::{AtomicU64, AtomicUsize};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
 /// The runner owns the future (it is being polled).
