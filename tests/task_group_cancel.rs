@@ -587,3 +587,147 @@ fn i30_scope_waits_for_cancelled_children() {
         assert_eq!(log.events(), ["child cleaned up", "scope ended"], "{flavour}");
     }
 }
+
+// ----- gh-155433: a cancellation from outside while `cancel()` aborts -----
+//
+// CPython 3.13 has no `TaskGroup.cancel()`, so the expected values come
+// from 3.13.0 with two emulations. `MainTG` adds `cancel()` exactly as
+// CPython main does; `FixedTG` also applies the gh-155433 fix to 3.13's own
+// `__aexit__` source (patched text, exec'd): a CancelledError caught in the
+// wait loop is remembered (`pending = ex`), and after `uncancel()`:
+// `elif propagate is None: propagate = pending`.
+//
+//   class MainTG(asyncio.TaskGroup):
+//       def cancel(self):
+//           if self._exiting and not self._tasks: return
+//           if not self._aborting: self._abort()
+//           if self._parent_task and not self._parent_cancel_requested:
+//               self._parent_cancel_requested = True
+//               self._parent_task.cancel()
+//   async def worker(log):
+//       try: await asyncio.sleep(3600)
+//       finally:
+//           log.append("worker cleanup starts")
+//           await asyncio.sleep(0.2)   # outlasts the deadline / the outside cancel
+//           log.append("worker cleanup ends")
+//   # timeout: async with timeout(0.05) as cm:
+//   #              async with TG() as tg:
+//   #                  tg.create_task(worker(log)); await sleep(0); tg.cancel()
+//   # outside: task = create_task(body())   # body: the same group, then
+//   #          await sleep(0.05)              # `return "body value"`
+//   #          task.cancel("outside"); await task
+//   # own only: the group alone, no timeout, no outside cancel
+//
+// Output (3.13.0; 3.12.1 gives the MainTG rows, FixedTG's patch does not
+// apply to 3.12's different `__aexit__`):
+//
+//   MainTG
+//     timeout: returned normally; expired=True cancelling=0
+//     outside: returned 'body value'; cancelled=False cancelling=1
+//     own only: no error; cancelling=0
+//   FixedTG
+//     timeout: TimeoutError, cause=CancelledError(); expired=True cancelling=0
+//     outside: CancelledError('outside',); cancelled=True cancelling=1
+//     own only: no error; cancelling=0
+//
+// Ravel follows FixedTG (CPython main with gh-155433); MainTG is the bug.
+// The "own only" row is `i30_cancel_from_child_while_exiting` and
+// `i30_scope_waits_for_cancelled_children`. The Rust worker's cleanup polls
+// the condition it must outlast instead of sleeping a fixed time.
+
+/// A child whose cleanup after its cancellation lasts until `until()` holds
+/// (polled; no timing assumption), logging both ends of the cleanup.
+async fn slow_cleanup_worker(
+    started: Promise<()>,
+    log: Log,
+    until: impl Fn() -> bool + Send + 'static,
+) -> ravel::Result<()> {
+    started.set_result(())?;
+    let r = ravel::sleep(LONG).await;
+    log.push("worker cleanup starts");
+    while !until() {
+        ravel::sleep(ms(1)).await?;
+    }
+    log.push("worker cleanup ends");
+    r
+}
+
+/// gh-155433: an enclosing timeout that expires while the group is aborting
+/// after `cancel()` surfaces as the timeout (cause a cancellation,
+/// `expired()`, the counter back to 0), not as the body's value.
+#[test]
+fn i30_timeout_expiring_during_cancel_cleanup_is_not_swallowed() {
+    for (flavour, rt) in both() {
+        let log = Log::new();
+        let l = log.clone();
+        block(&rt, async move {
+            let cm = ravel::Timeout::after(ms(20));
+            let cm2 = cm.clone();
+            let l2 = l.clone();
+            let out = cm
+                .run(TaskGroup::run(|g| async move {
+                    let started = Promise::new();
+                    g.spawn(slow_cleanup_worker(started.clone(), l2.clone(), move || cm2.expired()))?;
+                    started.await?;
+                    g.cancel();
+                    l2.push("body returns");
+                    Ok("body value")
+                }))
+                .await;
+            l.push("scope ended");
+            let err = out.expect_err("the timeout must not be swallowed");
+            assert!(err.is_timeout(), "{flavour}: {err:?}");
+            assert!(err.cause().expect("a cause").is_cancelled());
+            assert!(cm.expired());
+            assert_eq!(current_task().unwrap().cancelling(), 0, "{flavour}");
+            ravel::sleep(ms(1)).await?; // not left cancelled
+            Ok(())
+        });
+        assert_eq!(
+            log.events(),
+            ["body returns", "worker cleanup starts", "worker cleanup ends", "scope ended"],
+            "{flavour}"
+        );
+    }
+}
+
+/// gh-155433: an outside `cancel()` of the parent while the group is
+/// aborting after `cancel()` surfaces as that cancellation (its message,
+/// `cancelling()==1`, the parent ends cancelled), not as the body's value.
+#[test]
+fn i30_outside_cancel_during_cancel_cleanup_is_not_swallowed() {
+    for (flavour, rt) in both() {
+        let log = Log::new();
+        let l = log.clone();
+        block(&rt, async move {
+            let cleaning = Promise::new();
+            let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (c, rel) = (cleaning.clone(), release.clone());
+            let r = ravel::spawn(async move {
+                TaskGroup::run(|g| async move {
+                    let started = Promise::new();
+                    let c = c.clone();
+                    g.spawn(slow_cleanup_worker(started.clone(), l.clone(), move || {
+                        let _ = c.set_result(()); // the cleanup has started
+                        rel.load(SeqCst)
+                    }))?;
+                    started.await?;
+                    g.cancel();
+                    Ok("body value")
+                })
+                .await
+            });
+            cleaning.await?;
+            assert!(r.cancel_with("outside"));
+            release.store(true, SeqCst);
+            let rr = r.as_task_ref().clone();
+            let err = r.await.expect_err("the outside cancel must not be swallowed");
+            assert!(err.is_cancelled() && !err.is_group(), "{flavour}: {err:?}");
+            assert_eq!(err.cancel_message(), Some("outside"), "{flavour}");
+            assert!(rr.cancelled());
+            assert_eq!(rr.cancelling(), 1, "{flavour}");
+            Ok(())
+        });
+        assert_eq!(log.events(), ["worker cleanup starts", "worker cleanup ends"], "{flavour}");
+    }
+}

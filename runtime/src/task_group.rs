@@ -14,7 +14,11 @@
 //!    resumed in the parent, after the children are done and before the
 //!    counter is restored.
 //! 4. If the group cancelled the parent, `uncancel()` it; if that reaches 0
-//!    the parent's cancellation is not propagated.
+//!    the parent's cancellation is not propagated. If it does not, another
+//!    party cancelled the parent too, and a cancellation swallowed in step 2
+//!    because the group was already aborting propagates after all (CPython
+//!    main, gh-155433: after `cancel()`, an enclosing timeout or an outside
+//!    cancel that arrives while the children clean up is not lost).
 //! 5. A cancellation to propagate, with no child errors, is returned.
 //! 6. Otherwise child errors (plus a non-cancellation body error) become an
 //!    [`ExceptionGroup`]; if the parent is being cancelled from outside, its
@@ -357,6 +361,10 @@ impl TaskGroup {
         for child in to_cancel {
             child.cancel();
         }
+        // A cancellation that arrived while already aborting: the group's
+        // own (from `cancel()` or a child failure), or one from outside that
+        // came at the same time (gh-155433). Step 4 tells them apart.
+        let mut dropped: Option<Error> = None;
         loop {
             match (WaitEmpty { group: &self.inner, leaf: Leaf::new() }).await {
                 Ok(()) => break,
@@ -364,6 +372,7 @@ impl TaskGroup {
                     let to_cancel = {
                         let mut st = self.inner.state.lock();
                         if st.aborting {
+                            dropped = Some(cancelled);
                             Vec::new()
                         } else {
                             propagate = Some(cancelled);
@@ -384,8 +393,15 @@ impl TaskGroup {
             base.resume_unwind();
         }
         let mut swallowed = None;
-        if st.parent_cancel_requested && self.inner.parent.uncancel() == 0 {
-            swallowed = propagate.take();
+        if st.parent_cancel_requested {
+            if self.inner.parent.uncancel() == 0 {
+                swallowed = propagate.take();
+            } else if propagate.is_none() {
+                // gh-155433: a request is left that is not the group's own
+                // (an outside cancel, an enclosing timeout): the cancellation
+                // dropped while aborting was that one, so it propagates.
+                propagate = dropped;
+            }
         }
         if let Some(cancelled) = propagate {
             if st.errors.is_empty() {
