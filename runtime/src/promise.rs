@@ -233,6 +233,10 @@ impl<T: Clone + Send + 'static> Awaited for Arc<Inner<T>> {
     fn as_waiter(&self) -> Waiter {
         Waiter::Target(self.clone())
     }
+
+    fn ended_cancelled(&self) -> bool {
+        matches!(self.state.lock().outcome, Outcome::Cancelled(_))
+    }
 }
 
 impl<T: Clone + Send + 'static> Future for Promise<T> {

@@ -7,9 +7,10 @@
 //! the request, and if the task is suspended on a waiter (another task, a
 //! [`Promise`](crate::Promise)) and that waiter accepts the cancellation, the
 //! request is forwarded there and nothing is left pending on this task.
-//! Otherwise one delivery is marked pending, with the message (the last
-//! message wins), and the task is woken. Repeated requests before delivery
-//! count but deliver once.
+//! Otherwise one delivery is marked pending, with the message, and the
+//! task is woken. Repeated requests before delivery count but deliver once,
+//! with the first message if the first request found the task suspended at
+//! an await (asyncio passes it to the awaited future), else with the last.
 //!
 //! # Delivery
 //!
@@ -17,8 +18,9 @@
 //! the leaf rule of [`Leaf`](super::Leaf) (module `leaf`), or forwarded to
 //! what the task is suspended on.
 
+use super::current;
 use super::raw::{Header, RawTask};
-use super::state::Request;
+use super::state::{Request, NOTIFIED, RUNNING};
 use super::waiter::Waiter;
 
 /// `Task.cancel(msg)`.
@@ -32,11 +34,15 @@ use super::waiter::Waiter;
 pub(crate) fn cancel(task: &RawTask, message: Option<String>) -> bool {
     let header = task.header();
     let mut slot = header.slot.lock();
-    let Some(waiter) = slot.waiter.clone() else {
-        if header.cancel.request(true) == Request::Done {
-            return false;
+    // A request while a delivery is pending joins it, also with a waiter
+    // recorded: the woken leaf forwards the pending one when it resumes.
+    let waiter = if header.cancel.is_pending() { None } else { slot.waiter.clone() };
+    let Some(waiter) = waiter else {
+        match header.cancel.request_delivery(is_suspended(task)) {
+            None => return false,
+            Some(true) => slot.set_message(message),
+            Some(false) => {}
         }
-        slot.set_message(message);
         drop(slot);
         task.wake_by_ref();
         return true;
@@ -53,8 +59,11 @@ pub(crate) fn cancel(task: &RawTask, message: Option<String>) -> bool {
         return true;
     }
     let mut slot = header.slot.lock();
+    let fixed = header.cancel.message_fixed();
     if header.cancel.set_pending() {
-        slot.set_message(message);
+        if !fixed {
+            slot.set_message(message);
+        }
         drop(slot);
         task.wake_by_ref();
         true
@@ -62,6 +71,25 @@ pub(crate) fn cancel(task: &RawTask, message: Option<String>) -> bool {
         header.cancel.undo_request();
         false
     }
+}
+
+/// Whether `task` counts as suspended at an await for a new request, so
+/// the request's message is final (asyncio: `cancel(msg)` cancels the
+/// awaited future with `msg`; later requests find it done and their
+/// messages are lost). A task that is queued (not started yet, woken, or
+/// yielding, as asyncio's bare `yield`) is not, and neither is the task
+/// running on this thread (a self-cancel before the next await): there the
+/// latest message wins. A task running on another thread is treated as
+/// suspended at the await it is about to reach.
+fn is_suspended(task: &RawTask) -> bool {
+    let s = task.header().state.load();
+    if s.has(NOTIFIED) {
+        return false;
+    }
+    // Running here: the current task, or (an eager first step is running)
+    // possibly the task that spawned it, further up this thread's stack.
+    let running_here = current::task_ptr() == Some(task.ptr().cast()) || current::eager_depth() > 0;
+    !s.has(RUNNING) || !running_here
 }
 
 /// The running task's `cancelling()` count, read through the current-task

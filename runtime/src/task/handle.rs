@@ -321,6 +321,10 @@ impl Awaited for TaskRef {
     fn as_waiter(&self) -> Waiter {
         Waiter::Task(self.clone())
     }
+
+    fn ended_cancelled(&self) -> bool {
+        self.cancelled()
+    }
 }
 
 impl PartialEq for TaskRef {

@@ -214,6 +214,11 @@ pub(crate) trait Awaited {
     fn forward_cancel(&self, message: Option<String>) -> bool;
     /// It, as the awaiting task's waiter.
     fn as_waiter(&self) -> Waiter;
+    /// It ended cancelled (its own cancellation is then what the awaiting
+    /// task sees, even with a cancellation of its own pending).
+    fn ended_cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// The leaf rule for a leaf that forwards cancellation (rule 4).
@@ -257,6 +262,14 @@ impl ForwardingLeaf {
             // Would suspend, or resuming: forward, before the budget can
             // force a yield. Delivered here only if the target refused.
             if let Some(err) = forward_pending(|message| target.forward_cancel(message)) {
+                // The target was done first. If it ended cancelled, its own
+                // cancellation is what the task sees (asyncio's step keeps a
+                // CancelledError thrown in from the awaited future).
+                if target.ended_cancelled() {
+                    if let Poll::Ready(value) = wait(cx) {
+                        return Poll::Ready(Ok(value));
+                    }
+                }
                 return Poll::Ready(Err(err));
             }
         }

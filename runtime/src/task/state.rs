@@ -252,6 +252,10 @@ impl State {
 /// Bits of the cancel word above the 32-bit counter.
 const PENDING: u64 = 1 << 32;
 const DONE: u64 = 1 << 33;
+/// The pending delivery's message is final: it was requested while the
+/// task was suspended, which in asyncio cancels the awaited future with
+/// that message, so later requests count but do not replace it.
+const FIXED: u64 = 1 << 34;
 const COUNT_MASK: u64 = u32::MAX as u64;
 
 /// The cancel word: asyncio's `_num_cancels_requested` (low 32 bits),
@@ -315,6 +319,29 @@ impl CancelWord {
         }
     }
 
+    /// `cancel()` with no waiter to forward to: count the request and mark
+    /// a delivery pending, unless the task is done (`None`). `fix` says the
+    /// task is suspended, so a new delivery's message becomes final.
+    /// Returns whether the caller sets the message: false while a final
+    /// message is pending (the first request after suspending wins).
+    pub(crate) fn request_delivery(&self, fix: bool) -> Option<bool> {
+        let mut set_message = true;
+        self.update(|cur| {
+            if cur & DONE != 0 {
+                return None;
+            }
+            let count = (cur & COUNT_MASK).saturating_add(1).min(COUNT_MASK);
+            let mut next = (cur & !COUNT_MASK) | count | PENDING;
+            set_message = cur & PENDING == 0 || cur & FIXED == 0;
+            if cur & PENDING == 0 && fix {
+                next |= FIXED;
+            }
+            Some(next)
+        })
+        .ok()
+        .map(|_| set_message)
+    }
+
     /// Takes back a counted request of a task that completed before the
     /// request could be marked pending (see `cancel::cancel`).
     pub(crate) fn undo_request(&self) {
@@ -322,6 +349,11 @@ impl CancelWord {
             let count = cur & COUNT_MASK;
             (count > 0).then(|| (cur & !COUNT_MASK) | (count - 1))
         });
+    }
+
+    /// Whether a delivery is pending with a final message (see `FIXED`).
+    pub(crate) fn message_fixed(&self) -> bool {
+        self.0.load(Acquire) & (PENDING | FIXED) == PENDING | FIXED
     }
 
     /// Marks a delivery pending (after a waiter refused the cancellation).
@@ -332,7 +364,7 @@ impl CancelWord {
 
     /// Takes the pending delivery; true if there was one.
     pub(crate) fn take_pending(&self) -> bool {
-        self.update(|cur| if cur & PENDING != 0 { Some(cur & !PENDING) } else { None }).is_ok()
+        self.update(|cur| if cur & PENDING != 0 { Some(cur & !(PENDING | FIXED)) } else { None }).is_ok()
     }
 
     /// `uncancel()`: decrement if above zero; reaching zero clears a pending
@@ -344,7 +376,7 @@ impl CancelWord {
                 return None;
             }
             let next = (cur & !COUNT_MASK) | (count - 1);
-            Some(if count == 1 { next & !PENDING } else { next })
+            Some(if count == 1 { next & !(PENDING | FIXED) } else { next })
         }) {
             Ok(next) => (next & COUNT_MASK) as u32,
             Err(_) => 0,
@@ -415,6 +447,21 @@ mod tests {
         assert_eq!(c.request(true), Request::Counted(1));
         assert_eq!(c.uncancel(), 0);
         assert!(!c.is_pending(), "reaching zero clears the pending delivery");
+        // A delivery requested while suspended keeps its message; one
+        // requested otherwise takes the latest.
+        assert_eq!(c.request_delivery(true), Some(true));
+        assert_eq!(c.request_delivery(false), Some(false), "final message kept");
+        assert_eq!(c.request_delivery(true), Some(false));
+        assert!(c.take_pending());
+        assert_eq!(c.request_delivery(false), Some(true));
+        assert_eq!(c.request_delivery(true), Some(true), "not final: latest wins");
+        assert!(c.take_pending());
+        assert_eq!(c.request_delivery(true), Some(true));
+        assert_eq!(c.uncancel(), 5);
+        while c.uncancel() > 0 {}
+        assert_eq!(c.request_delivery(false), Some(true), "uncancel to 0 cleared the final mark");
+        assert!(c.take_pending());
+        while c.uncancel() > 0 {}
         assert!(!c.mark_done());
         assert_eq!(c.request(true), Request::Done);
         assert_eq!(c.count(), 0);
