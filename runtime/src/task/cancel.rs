@@ -31,38 +31,73 @@ use super::waiter::Waiter;
 /// counted, the slot lock released, and the cancellation forwarded; if the
 /// waiter refuses and the task has completed meanwhile, the count is taken
 /// back and `cancel()` returns false, as if it had come after completion.
+///
+/// Forwarding follows a chain of tasks awaiting tasks iteratively, not by
+/// recursion, and stops at a task already in the chain (a waiter cycle) or
+/// after [`MAX_FORWARDS`] hops; the request is then delivered to the last
+/// task reached, as if the task it awaits had refused it.
 pub(crate) fn cancel(task: &RawTask, message: Option<String>) -> bool {
-    let header = task.header();
-    let mut slot = header.slot.lock();
-    // A request while a delivery is pending joins it, also with a waiter
-    // recorded: the woken leaf forwards the pending one when it resumes.
-    let waiter = if header.cancel.is_pending() { None } else { slot.waiter.clone() };
-    let Some(waiter) = waiter else {
-        match header.cancel.request_delivery(is_suspended(task)) {
-            None => return false,
-            Some(true) => slot.set_message(message),
-            Some(false) => {}
+    // The tasks that counted the request and forwarded it to a task they
+    // await, outermost first: if the end of the chain refuses, the
+    // innermost of them that is not done takes the delivery.
+    let mut chain: Vec<RawTask> = Vec::new();
+    let mut next: Option<RawTask> = None;
+    let mut accepted = loop {
+        let cur = next.as_ref().unwrap_or(task);
+        let header = cur.header();
+        let mut slot = header.slot.lock();
+        // A request while a delivery is pending joins it, also with a waiter
+        // recorded: the woken leaf forwards the pending one when it resumes.
+        let waiter = if header.cancel.is_pending() { None } else { slot.waiter.clone() };
+        let Some(waiter) = waiter else {
+            match header.cancel.request_delivery(is_suspended(cur)) {
+                None => break false,
+                Some(true) => slot.set_message(message.clone()),
+                Some(false) => {}
+            }
+            drop(slot);
+            cur.wake_by_ref();
+            break true;
+        };
+        if header.cancel.request(false) == Request::Done {
+            break false;
         }
         drop(slot);
-        task.wake_by_ref();
-        return true;
+        match waiter {
+            Waiter::Target(target) => break target.cancel_target(message.clone()) || refused(cur, &message),
+            Waiter::Task(inner) => {
+                chain.push(cur.clone());
+                let inner = inner.raw();
+                if chain.len() > MAX_FORWARDS || chain.iter().any(|t| t.ptr() == inner.ptr()) {
+                    break false;
+                }
+                next = Some(inner.clone());
+            }
+        }
     };
-    if header.cancel.request(false) == Request::Done {
-        return false;
+    for level in chain.iter().rev() {
+        if accepted {
+            break;
+        }
+        accepted = refused(level, &message);
     }
-    drop(slot);
-    let forwarded = match &waiter {
-        Waiter::Task(inner) => cancel(inner.raw(), message.clone()),
-        Waiter::Target(target) => target.clone().cancel_target(message.clone()),
-    };
-    if forwarded {
-        return true;
-    }
+    accepted
+}
+
+/// Forwarding hops one `cancel()` follows (tasks awaiting tasks) before it
+/// delivers where it is.
+const MAX_FORWARDS: usize = 1024;
+
+/// The waiter of `task`, which already counted the request, refused it
+/// (it was done): deliver it to `task` itself, or, if `task` completed
+/// meanwhile, take the count back and report false.
+fn refused(task: &RawTask, message: &Option<String>) -> bool {
+    let header = task.header();
     let mut slot = header.slot.lock();
     let fixed = header.cancel.message_fixed();
     if header.cancel.set_pending() {
         if !fixed {
-            slot.set_message(message);
+            slot.set_message(message.clone());
         }
         drop(slot);
         task.wake_by_ref();
@@ -106,4 +141,45 @@ pub(crate) fn uncancel(header: &Header) -> u32 {
         slot.set_message(None);
     }
     count
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::super::state::WAITER;
+    use super::super::waiter::Waiter;
+    use crate::TaskRef;
+    use std::time::Duration;
+
+    fn await_each_other(a: &TaskRef, b: &TaskRef) {
+        for (task, awaited) in [(a, b), (b, a)] {
+            task.raw().header().slot.lock().waiter = Some(Waiter::Task(awaited.clone()));
+            task.raw().header().state.set_flag(WAITER);
+        }
+    }
+
+    /// A waiter cycle (which `Task::poll` refuses to create, but which two
+    /// joins racing on two workers could) does not make `cancel()` go round
+    /// it: each task counts the request once and the last task reached, b,
+    /// takes the delivery.
+    #[test]
+    fn cancel_stops_at_a_waiter_cycle() {
+        let rt = crate::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let a = crate::spawn(async { crate::sleep(Duration::from_secs(10)).await });
+            let b = crate::spawn(async { crate::sleep(Duration::from_secs(10)).await });
+            crate::yield_now().await?; // both asleep
+            await_each_other(&a, &b);
+            assert!(a.cancel_with("x"));
+            assert_eq!((a.cancelling(), b.cancelling()), (1, 1));
+            assert!(b.raw().header().cancel.is_pending() && !a.raw().header().cancel.is_pending());
+            let b_ref = b.as_task_ref().clone();
+            assert_eq!(b.await.unwrap_err().cancel_message(), Some("x"));
+            // a still records b, which refuses now: a takes the next one.
+            assert!(a.cancel_with("y"));
+            assert_eq!((a.cancelling(), b_ref.cancelling()), (2, 1));
+            assert_eq!(a.await.unwrap_err().cancel_message(), Some("y"));
+            Ok(())
+        })
+        .unwrap();
+    }
 }

@@ -1,9 +1,9 @@
 //! [`Task`] and [`TaskRef`]: the handles users hold.
 
-use super::cancel;
-use super::leaf::{Awaited, ForwardingLeaf, Leaf};
+use super::leaf::{self, Awaited, ForwardingLeaf, Leaf};
 use super::raw::RawTask;
-use super::state::{CANCELLED, COMPLETE, FAILED, OUTPUT_TAKEN};
+use super::state::{CANCELLED, COMPLETE, FAILED, OUTPUT_TAKEN, WAITER};
+use super::{cancel, current};
 use super::waiter::Waiter;
 use super::{CallbackId, TaskId};
 use crate::error::{Error, Result};
@@ -366,9 +366,27 @@ impl Future for WaitDone {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = &mut *self;
         let task = &this.task;
-        this.leaf.poll(cx, |cx| if task.register_done_waker(cx.waker()) { Poll::Pending } else { Poll::Ready(()) })
+        let waited = this.leaf.poll(cx, |cx| {
+            if task.done() {
+                return Poll::Ready(Ok(()));
+            }
+            if current::task_ptr() == Some(task.raw.ptr().cast()) {
+                // It would wait for ever: the task cannot end while it waits.
+                return Poll::Ready(Err(Error::invalid_state("Task cannot await on itself")));
+            }
+            if task.register_done_waker(cx.waker()) {
+                Poll::Pending
+            } else {
+                Poll::Ready(Ok(()))
+            }
+        });
+        waited.map(|out| out.and_then(|inner| inner))
     }
 }
+
+/// Tasks awaiting tasks that [`Task::poll`] follows to find a waiter cycle
+/// through the current task.
+const MAX_AWAIT_CHAIN: usize = 1024;
 
 /// A handle to a spawned task (asyncio `Task`), and the future of its
 /// outcome.
@@ -424,6 +442,45 @@ impl<T> Task<T> {
         }
         self.inner.raw.take_output::<T>()
     }
+
+    /// asyncio "Task cannot await on itself": `Some(error)` if the current
+    /// task is this task, or if this task awaits (through the tasks it
+    /// awaits) the current task, so that waiting would never end and
+    /// forwarding a cancellation would go round the cycle. The error is the
+    /// current task's pending cancellation if it has one (asyncio's step
+    /// replaces the `RuntimeError` with it), else an invalid-state error.
+    fn awaits_itself(&self) -> Option<Error> {
+        let me = current::task_ptr()?;
+        let mut hops = 0;
+        if self.inner.raw.ptr().cast() != me {
+            let mut next = None;
+            loop {
+                let task = next.as_ref().unwrap_or(&self.inner);
+                if !task.raw.header().state.load().has(WAITER) {
+                    return None;
+                }
+                let waiter = task.raw.header().slot.lock().waiter.clone();
+                let Some(Waiter::Task(awaited)) = waiter else { return None };
+                hops += 1;
+                if awaited.raw.ptr().cast() == me {
+                    break;
+                }
+                if awaited.raw.ptr() == self.inner.raw.ptr() || hops > MAX_AWAIT_CHAIN {
+                    // A cycle we are not part of (`cancel()` does not go
+                    // round it either), or a chain too long to follow.
+                    return None;
+                }
+                next = Some(awaited);
+            }
+        }
+        if let Some(err) = leaf::deliver() {
+            return Some(err);
+        }
+        Some(Error::invalid_state(match hops {
+            0 => "Task cannot await on itself".to_string(),
+            n => format!("Task cannot await on itself: the awaited task awaits it (a cycle of {} tasks)", n + 1),
+        }))
+    }
 }
 
 impl<T> Deref for Task<T> {
@@ -450,6 +507,12 @@ impl<T> Future for Task<T> {
             this.leaf = ForwardingLeaf::new(); // clears a recorded waiter
             return Poll::Ready(Err(Error::invalid_state("the task's result was already taken")));
         }
+        if !header.state.load().has(COMPLETE) {
+            if let Some(err) = this.awaits_itself() {
+                this.leaf = ForwardingLeaf::new();
+                return Poll::Ready(Err(err));
+            }
+        }
         let joined = this.leaf.poll(cx, &this.inner, |cx| {
             let mut slot = header.slot.lock();
             if header.state.load().has(COMPLETE) {
@@ -464,7 +527,18 @@ impl<T> Future for Task<T> {
         match joined {
             Poll::Ready(Ok(())) => Poll::Ready(this.result()),
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                // Checked again now that we are recorded, so that of two
+                // tasks starting to await each other at once the later one
+                // normally sees the cycle. Should both miss it, `cancel()`
+                // still stops at the cycle, and the task it delivers to finds
+                // it on resuming.
+                if let Some(err) = this.awaits_itself() {
+                    this.leaf = ForwardingLeaf::new();
+                    return Poll::Ready(Err(err));
+                }
+                Poll::Pending
+            }
         }
     }
 }

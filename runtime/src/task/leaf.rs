@@ -310,7 +310,7 @@ impl Drop for ForwardingLeaf {
 
 /// The running task's pending cancellation, taken for delivery; `None`
 /// outside a task or with nothing pending.
-fn deliver() -> Option<Error> {
+pub(crate) fn deliver() -> Option<Error> {
     raw::with_current(Header::take_delivery).flatten()
 }
 
