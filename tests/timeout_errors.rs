@@ -108,7 +108,14 @@ fn c20_foreign_error_on_timeout_gets_timeout_context() {
 
 /// The timeout error is spliced at the end of a foreign error's existing
 /// context chain: ZeroDivisionError ← KeyError ← TimeoutError ← cancellation.
-/// CPython: `test_timeouts.py::test_foreign_exception_on_timeout_2`.
+/// CPython: `test_timeouts.py::test_foreign_exception_on_timeout_2`. There the
+/// chain is ZeroDivisionError ← KeyError ← CancelledError ← ValueError and
+/// the timeout error goes before the cancellation (see
+/// `c20_timeout_inserted_before_first_cancellation_in_chain`); a Ravel error
+/// has no implicit context, so a chain without a cancellation is taken to
+/// have been raised while handling the expiry's cancellation, which sits at
+/// its end (a documented difference: 3.13 inserts nothing into a chain
+/// without a cancellation).
 #[test]
 fn c20_timeout_spliced_at_end_of_context_chain() {
     for (flavour, rt) in both() {
@@ -191,6 +198,114 @@ fn c20_timeout_around_failing_taskgroup() {
             let me = current_task().unwrap();
             assert_eq!(me.cancelling(), 0);
             ravel::sleep(Duration::from_millis(1)).await?;
+            Ok(())
+        });
+    }
+}
+
+// ----- where the timeout error goes in a chain that has a cancellation -----
+//
+// CPython 3.13.0 (`Timeout._insert_timeout_error`: before the first
+// CancelledError of the chain, with it as cause and context; nothing if the
+// chain has none), printing `type <- __context__ <- ...`:
+//
+//   raised in except CE: Foo <- TimeoutError(cause=CancelledError, cause is context: True) <- CancelledError
+//   long chain: Foo <- KeyError <- TimeoutError(cause=CancelledError, cause is context: True) <- CancelledError <- ValueError
+//   no cancellation in the chain: Foo <- KeyError
+//   two cancellations in the chain: Foo <- TimeoutError(cause=CancelledError, cause is context: True) <- CancelledError('inner',) <- CancelledError
+//
+// (3.12.1 inserts nothing: `Foo <- CancelledError`, ...). The bodies:
+// "raised in except CE" is `try: await sleep(1) except CancelledError: raise
+// Foo`; "long chain" raises ValueError, is cancelled in its `finally: await
+// sleep(1)`, and in `except CancelledError` raises KeyError and, handling
+// that, Foo; "two cancellations" raises `CancelledError("inner")` in the
+// `except CancelledError` and, handling that, Foo. Ravel builds the same
+// chains with `with_context`. "No cancellation in the chain" is the
+// difference documented at `c20_timeout_spliced_at_end_of_context_chain`.
+
+/// The names along `e`'s context chain: `Py` names, or the kind with the
+/// cancellation message (a timeout error's cause must be a cancellation).
+fn chain(e: &Error) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        out.push(match py(e) {
+            Some(name) => name.to_string(),
+            None if e.is_cancelled() => format!("Cancelled({:?})", e.cancel_message()),
+            None if e.is_timeout() => {
+                assert!(e.cause().expect("a cause").is_cancelled(), "{e:?}");
+                "Timeout(from Cancelled)".to_string()
+            }
+            None => format!("{:?}", e.kind()),
+        });
+        cur = e.context();
+    }
+    out
+}
+
+fn foo() -> Error {
+    Error::new(Py("Foo"))
+}
+
+/// The cancellation the expiry delivered to the body.
+async fn expiry() -> Error {
+    ravel::sleep(Duration::from_secs(1)).await.expect_err("the expiry cancels the sleep")
+}
+
+#[test]
+fn c20_timeout_inserted_before_cancellation_the_error_was_raised_in() {
+    for (flavour, rt) in both() {
+        block(&rt, async move {
+            let err =
+                ravel::timeout(SHORT, async { Err::<(), _>(foo().with_context(expiry().await)) }).await.unwrap_err();
+            assert_eq!(chain(&err), ["Foo", "Timeout(from Cancelled)", "Cancelled(None)"], "{flavour}");
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn c20_timeout_inserted_before_first_cancellation_in_chain() {
+    for (flavour, rt) in both() {
+        block(&rt, async move {
+            let err = ravel::timeout(SHORT, async {
+                let value_error = Error::new(Py("ValueError"));
+                let cancelled = expiry().await; // in the `finally` of the ValueError
+                let key_error = Error::new(Py("KeyError")).with_context(cancelled.with_context(value_error));
+                Err::<(), _>(foo().with_context(key_error))
+            })
+            .await
+            .unwrap_err();
+            assert_eq!(
+                chain(&err),
+                ["Foo", "KeyError", "Timeout(from Cancelled)", "Cancelled(None)", "ValueError"],
+                "{flavour}"
+            );
+            // The timeout error's cause is the chain's cancellation itself.
+            let timeout = err.context().unwrap().context().unwrap();
+            assert_eq!(py(timeout.cause().unwrap().context().unwrap()), Some("ValueError"));
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn c20_timeout_inserted_before_first_of_two_cancellations() {
+    for (flavour, rt) in both() {
+        block(&rt, async move {
+            let err = ravel::timeout(SHORT, async {
+                let cancelled = expiry().await;
+                let inner = Error::cancelled(Some("inner")).with_context(cancelled);
+                Err::<(), _>(foo().with_context(inner))
+            })
+            .await
+            .unwrap_err();
+            assert_eq!(
+                chain(&err),
+                ["Foo", "Timeout(from Cancelled)", "Cancelled(Some(\"inner\"))", "Cancelled(None)"],
+                "{flavour}"
+            );
+            assert_eq!(err.context().unwrap().cause().unwrap().cancel_message(), Some("inner"));
             Ok(())
         });
     }

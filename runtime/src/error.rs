@@ -172,13 +172,30 @@ impl Error {
 
     /// The same error with `context` set as the error being handled when it
     /// arose (asyncio `__context__`). If this error already has a context,
-    /// `context` is spliced in at the end of its context chain, as Python
-    /// 3.13's `Timeout` does for foreign errors.
+    /// `context` is added at the end of its context chain.
     pub fn with_context(&self, context: Error) -> Error {
         let inner = self.inner();
         let context = match &inner.context {
             Some(existing) => existing.with_context(context),
             None => context,
+        };
+        Error::from_inner(Inner { repr: inner.repr.clone(), cause: inner.cause.clone(), context: Some(context) })
+    }
+
+    /// The same error with a timeout error in its context chain, as 3.13's
+    /// `Timeout` does for a foreign error leaving an expired scope
+    /// (`_insert_timeout_error`): just before the first cancellation in the
+    /// chain, with that cancellation as its cause and context. A chain
+    /// without a cancellation gets one at its end, caused by a plain
+    /// cancellation: Ravel has no implicit `__context__`, so a foreign error
+    /// is taken to have been raised while handling the expiry's cancellation,
+    /// which Python would have put there.
+    pub(crate) fn with_timeout_context(&self) -> Error {
+        let inner = self.inner();
+        let context = match &inner.context {
+            Some(context) if context.is_cancelled() => Error::timeout_from(context.clone()),
+            Some(context) => context.with_timeout_context(),
+            None => Error::timeout_from(Error::cancelled(None::<String>)),
         };
         Error::from_inner(Inner { repr: inner.repr.clone(), cause: inner.cause.clone(), context: Some(context) })
     }

@@ -285,20 +285,26 @@ fn entry_snapshot() -> Result<u32> {
 }
 
 /// A cancellation that the expired scope caused becomes a timeout error
-/// (`raise TimeoutError from exc`); any other error gets the timeout error
-/// spliced into its context chain (3.13), and so does each member of a
+/// (`raise TimeoutError from exc`); any other error gets a timeout error
+/// inserted into its context chain (3.13: before the first cancellation in
+/// it, see [`Error::with_timeout_context`]), and so does each member of a
 /// top-level exception group.
 fn convert(e: Error) -> Error {
     if e.is_cancelled() {
         return Error::timeout_from(e);
     }
-    let timeout = Error::timeout_from(Error::cancelled(None::<String>));
     match e.as_group() {
         Some(group) => {
-            let members = group.errors().iter().map(|m| m.with_context(timeout.clone())).collect();
-            Error::group(ExceptionGroup::new(group.message(), members)).with_context(timeout)
+            let members = group.errors().iter().map(Error::with_timeout_context).collect();
+            let regrouped = Error::group(ExceptionGroup::new(group.message(), members));
+            // The group keeps its own context chain, which gets the timeout error too.
+            let regrouped = match e.context() {
+                Some(context) => regrouped.with_context(context.clone()),
+                None => regrouped,
+            };
+            regrouped.with_timeout_context()
         }
-        None => e.with_context(timeout),
+        None => e.with_timeout_context(),
     }
 }
 
