@@ -90,8 +90,9 @@ impl Driver {
     }
 
     /// Parks worker `index` until unparked or a timer is due, then fires
-    /// due timers.
-    pub(crate) fn park(&self, index: usize) {
+    /// due timers if `fire_timers` (the current-thread loop queues them
+    /// itself instead, asyncio's order).
+    pub(crate) fn park(&self, index: usize, fire_timers: bool) {
         let parker = &self.parkers[index];
         let Some(mut reactor) = self.reactor.try_lock() else {
             parker.park_condvar(self.timers.next_deadline());
@@ -117,7 +118,9 @@ impl Driver {
             self.condvar_driver.store(NO_WORKER, SeqCst);
         }
         drop(reactor);
-        self.timers.process(Instant::now());
+        if fire_timers {
+            self.timers.process(Instant::now());
+        }
     }
 
     /// Wakes worker `index`, or leaves it a token for its next park.
@@ -165,12 +168,18 @@ impl Driver {
     /// Between tasks: poll the reactor without blocking and fire due
     /// timers, if no other worker is doing so.
     pub(crate) fn maintenance(&self) {
-        if let Some(mut reactor) = self.reactor.try_lock() {
-            if self.has_io_sources() {
-                reactor.poll(Some(Duration::ZERO));
-            }
-            drop(reactor);
+        if self.poll_reactor() {
             self.timers.process(Instant::now());
         }
+    }
+
+    /// Polls the reactor without blocking, if no other worker holds it;
+    /// false if one does.
+    pub(crate) fn poll_reactor(&self) -> bool {
+        let Some(mut reactor) = self.reactor.try_lock() else { return false };
+        if self.has_io_sources() {
+            reactor.poll(Some(Duration::ZERO));
+        }
+        true
     }
 }

@@ -111,13 +111,19 @@ impl Timers {
 
     /// Fires every due timer, in deadline order per wheel.
     pub(crate) fn process(&self, now: Instant) {
+        for waker in self.take_due(now) {
+            waker.wake();
+        }
+    }
+
+    /// Takes every due timer out of the wheels, in deadline order per wheel,
+    /// for the caller to fire.
+    pub(crate) fn take_due(&self, now: Instant) -> Vec<Waker> {
         let mut wakers = Vec::new();
         for shard in self.shards.iter() {
             shard.lock().process(now, &mut wakers);
         }
-        for waker in wakers {
-            waker.wake();
-        }
+        wakers
     }
 }
 

@@ -191,7 +191,8 @@ impl Shared {
     /// Parks worker `index` in the driver until unparked or a timer is
     /// due, then fires due timers.
     pub(crate) fn park(&self, index: usize) {
-        self.driver.park(index);
+        // The current-thread loop queues due timers itself, after this.
+        self.driver.park(index, !self.current_thread);
     }
 
     /// Registers a timer in wheel `shard` and makes sure some worker will
@@ -211,6 +212,25 @@ impl Shared {
     /// if no other worker is doing so.
     pub(crate) fn maintenance(&self) {
         self.driver.maintenance();
+    }
+
+    /// The current-thread loop's timers (asyncio `_run_once`): one `call_soon`
+    /// entry at the end of the ready queue fires every due timer, in
+    /// deadline order, so they act after what is already ready, and the
+    /// tasks they wake run in the next iteration.
+    pub(crate) fn queue_due_timers(&self, now: Instant) {
+        let timers = &self.driver.timers;
+        if !timers.any_due(now) {
+            return;
+        }
+        let wakers = timers.take_due(now);
+        if !wakers.is_empty() {
+            self.call_soon(Box::new(move || {
+                for waker in wakers {
+                    waker.wake();
+                }
+            }));
+        }
     }
 
     /// Begins shutdown: workers stop after their current poll.

@@ -225,9 +225,14 @@ pub(crate) fn run_worker(local: Local) {
 
 /// Drives the current-thread scheduler on this thread until `done()`.
 ///
-/// Each iteration runs exactly the tasks that were ready when it started
-/// (asyncio's loop model), then fires due timers, then takes in remote
-/// wake-ups; it blocks in the reactor only when nothing is ready.
+/// Each iteration is asyncio's `_run_once`: take in remote wake-ups, append
+/// one entry that fires the due timers (in deadline order) to the end of the
+/// ready queue, then run exactly the entries ready at that point; what they
+/// wake or queue runs in the next iteration. So a timer's effect comes after
+/// everything already ready (a task woken before a deadline passed runs
+/// before the expiry cancels it), and a task woken by its timer runs one
+/// iteration after the timer, as a task woken by asyncio's timer callback
+/// (through its future) does. It blocks only when nothing is ready.
 pub(crate) fn run_current_thread(
     shared: &Arc<Shared>,
     queue: Worker<RawTask>,
@@ -242,19 +247,18 @@ pub(crate) fn run_current_thread(
         if done() {
             break;
         }
+        iterations = iterations.wrapping_add(1);
+        if iterations.is_multiple_of(MAINTENANCE_INTERVAL) {
+            shared.driver.poll_reactor();
+        }
+        // Then the due timers (asyncio: moved to the end of `_ready`).
+        shared.queue_due_timers(Instant::now());
         let ready = local.queue.len();
         for _ in 0..ready {
             match local.queue.pop() {
                 Some(task) => task.run(),
                 None => break,
             }
-        }
-        iterations = iterations.wrapping_add(1);
-        let now = Instant::now();
-        if iterations.is_multiple_of(MAINTENANCE_INTERVAL) {
-            shared.maintenance();
-        } else if shared.driver.timers.any_due(now) {
-            shared.driver.timers.process(now);
         }
         if local.queue.is_empty() && shared.injector.is_empty() && !done() {
             shared.sleep(0, false);

@@ -1,0 +1,199 @@
+//! The waiter every primitive queues: asyncio's "plain future in a deque".
+//!
+//! # Model
+//!
+//! asyncio's primitives (CPython 3.13 `locks.py`, `queues.py`) keep deques
+//! of bare futures. A waiter appends a fresh future, awaits it, and removes
+//! it in `finally`; whoever wakes it calls `set_result` on a future that is
+//! not done yet. The woken task runs an iteration later, so there is a
+//! window where the future is done but its task has not resumed; a
+//! `cancel()` in that window cannot cancel the future, and the task sees
+//! the cancellation at its `await` instead, as a woken-then-cancelled
+//! waiter that must pass its wake-up on.
+//!
+//! A [`Node`] is that future: one small allocation, made only when a task
+//! really has to wait, with three outcomes (`Pending`, `Woken`,
+//! `Cancelled`). Each primitive keeps `Arc<Node>`s in a `VecDeque` under
+//! its own lock, in arrival order, and applies asyncio's rules to them
+//! (wake the head only, wake the first pending one, wake all, ...).
+//!
+//! [`NodeWait`] awaits a node. It is a forwarding leaf
+//! (`task::leaf::ForwardingLeaf`) whose target is the node itself, so
+//! `cancel()` on a task waiting here cancels the node **at once**, as
+//! asyncio's `Task.cancel()` cancels `_fut_waiter`: a primitive sees a
+//! cancelled waiter immediately (a newcomer may then take a lock at once,
+//! S06), and a woken waiter refuses the cancellation (the task then gets
+//! it at the await, and the primitive passes the wake-up on).
+//!
+//! # Who may touch what
+//!
+//! A node's outcome and waker are behind the node's own mutex (the shim's,
+//! so loom can model it). The outcome moves only from `Pending`, once: to
+//! `Woken` by the primitive (under the primitive's lock), or to
+//! `Cancelled` by a forwarded `cancel()` (from any thread, without the
+//! primitive's lock). Whichever comes first wins, and the other sees a
+//! done node: a wake that finds the node cancelled returns false so the
+//! primitive wakes someone else; a cancel that finds it woken returns
+//! false so the task's cancellation is delivered at the await. The
+//! primitive's deque is changed only under the primitive's lock.
+
+use crate::error::{Error, Result};
+use crate::shim::Mutex;
+use crate::task::leaf::{Awaited, ForwardingLeaf};
+use crate::task::waiter::{CancelTarget, Waiter};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+enum Outcome {
+    Pending,
+    Woken,
+    Cancelled(Option<String>),
+}
+
+struct NodeState {
+    outcome: Outcome,
+    waker: Option<Waker>,
+}
+
+/// One waiter: asyncio's bare future in a primitive's deque.
+pub(crate) struct Node {
+    state: Mutex<NodeState>,
+}
+
+impl Node {
+    pub(crate) fn new() -> Arc<Node> {
+        Arc::new(Node { state: Mutex::new(NodeState { outcome: Outcome::Pending, waker: None }) })
+    }
+
+    /// `fut.set_result(..)` on a pending node: wakes its task. False if the
+    /// node is done already (woken, or cancelled).
+    pub(crate) fn wake(&self) -> bool {
+        let mut st = self.state.lock();
+        if !matches!(st.outcome, Outcome::Pending) {
+            return false;
+        }
+        st.outcome = Outcome::Woken;
+        let waker = st.waker.take();
+        drop(st);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
+    /// `fut.cancel(msg)`: false if the node is done already.
+    fn cancel(&self, message: Option<String>) -> bool {
+        let mut st = self.state.lock();
+        if !matches!(st.outcome, Outcome::Pending) {
+            return false;
+        }
+        st.outcome = Outcome::Cancelled(message);
+        let waker = st.waker.take();
+        drop(st);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
+    /// `fut.done()`.
+    pub(crate) fn done(&self) -> bool {
+        !matches!(self.state.lock().outcome, Outcome::Pending)
+    }
+
+    /// `fut.cancelled()`.
+    pub(crate) fn cancelled(&self) -> bool {
+        matches!(self.state.lock().outcome, Outcome::Cancelled(_))
+    }
+
+    /// Woken (done and not cancelled): the primitive already did its
+    /// bookkeeping for this waiter.
+    pub(crate) fn woken(&self) -> bool {
+        matches!(self.state.lock().outcome, Outcome::Woken)
+    }
+
+    fn poll_outcome(&self, waker: &Waker) -> Poll<Result<()>> {
+        let mut st = self.state.lock();
+        match &mut st.outcome {
+            Outcome::Pending => {
+                match &st.waker {
+                    Some(w) if w.will_wake(waker) => {}
+                    _ => st.waker = Some(waker.clone()),
+                }
+                Poll::Pending
+            }
+            Outcome::Woken => Poll::Ready(Ok(())),
+            Outcome::Cancelled(message) => Poll::Ready(Err(Error::cancelled(message.clone()))),
+        }
+    }
+}
+
+impl CancelTarget for Node {
+    fn cancel_target(self: Arc<Self>, message: Option<String>) -> bool {
+        self.cancel(message)
+    }
+
+    fn target_id(&self) -> usize {
+        self as *const Node as usize
+    }
+}
+
+impl Awaited for Arc<Node> {
+    fn is_done(&self) -> bool {
+        self.done()
+    }
+
+    fn forward_cancel(&self, message: Option<String>) -> bool {
+        self.cancel(message)
+    }
+
+    fn as_waiter(&self) -> Waiter {
+        Waiter::Target(self.clone())
+    }
+
+    fn ended_cancelled(&self) -> bool {
+        self.cancelled()
+    }
+}
+
+/// Awaits a [`Node`]: `Ok(())` once woken, the cancellation error once
+/// cancelled (forwarded, or delivered after the node was woken).
+pub(crate) struct NodeWait {
+    node: Arc<Node>,
+    leaf: ForwardingLeaf,
+}
+
+impl NodeWait {
+    pub(crate) fn new(node: Arc<Node>) -> NodeWait {
+        NodeWait { node, leaf: ForwardingLeaf::new() }
+    }
+
+    pub(crate) fn node(&self) -> &Arc<Node> {
+        &self.node
+    }
+}
+
+impl Future for NodeWait {
+    type Output = Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let this = &mut *self;
+        let node = &this.node;
+        this.leaf.poll(cx, node, |cx| node.poll_outcome(cx.waker())).map(|out| out.and_then(|inner| inner))
+    }
+}
+
+/// Removes `node` from `waiters` (the waiter's `finally`); most often it is
+/// at the front.
+pub(crate) fn remove(waiters: &mut std::collections::VecDeque<Arc<Node>>, node: &Arc<Node>) {
+    if let Some(i) = waiters.iter().position(|w| Arc::ptr_eq(w, node)) {
+        waiters.remove(i);
+    }
+}
+
+/// Wakes the first waiter that is not done; false if there is none.
+pub(crate) fn wake_next(waiters: &std::collections::VecDeque<Arc<Node>>) -> bool {
+    waiters.iter().any(|w| w.wake())
+}
