@@ -4,9 +4,6 @@
 //! F02 (duplicate arguments are deduplicated by identity) does not apply:
 //! Rust futures are moved into `gather`, so no future can be passed twice.
 //!
-//! Deviation kept by Ravel (F07): a cancelled child's `Err` keeps the
-//! child's cancel message, where CPython rebuilds `CancelledError('')` for a
-//! cancelled Task (the message is lost there).
 
 use ravel::runtime::UnhandledError;
 use ravel::{Error, Promise, TaskRef};
@@ -175,9 +172,11 @@ fn f06_cancelled_child_without_return_exceptions() {
 }
 
 /// F07: with return_exceptions a cancelled child gives a cancellation error
-/// at its position (Ravel keeps the child's message; CPython gives
-/// `CancelledError('')` for a Task).
+/// at its position, with the message `""` (CPython rebuilds
+/// `CancelledError('')` for a cancelled Task: its message is lost).
 /// CPython: `test_tasks.py::test_result_exception_one_cancellation`.
+/// (Issue 16: this test used to assert Ravel's old deviation, the child's
+/// message "child"; it now asserts CPython's `""`.)
 #[test]
 fn f07_cancelled_child_with_return_exceptions() {
     for (flavour, rt) in both() {
@@ -192,8 +191,72 @@ fn f07_cancelled_child_with_return_exceptions() {
         });
         let err = outcomes[0].as_ref().unwrap_err();
         assert!(err.is_cancelled(), "{flavour}");
-        assert_eq!(err.cancel_message(), Some("child"), "{flavour}");
+        assert_eq!(err.cancel_message(), Some(""), "{flavour}");
         assert_eq!(*outcomes[1].as_ref().unwrap(), 7, "{flavour}");
+    }
+}
+
+/// F07 for every way a child can end cancelled: with a message while
+/// suspended, with a message before its first step, and by raising its own
+/// cancellation with a message: each gives `CancelledError('')`. Without
+/// `return_exceptions` the first cancelled child's message is kept (F06).
+/// CPython 3.13.0 (3.12.1 the same), `gather(a, b, c, d, f,
+/// return_exceptions=True)` with `a.cancel("child")` while suspended,
+/// `b2.cancel("early")` before its first step, `c` raising
+/// `CancelledError("own")`, `d` returning 7 (and `f`, a plain future
+/// cancelled with "fut", which has no Ravel counterpart: children are tasks):
+///
+/// ```text
+/// a CancelledError('') ('',)
+/// c CancelledError('') ('',)
+/// d 7 None
+/// f CancelledError('fut') ('fut',)
+/// b2 [("CancelledError('')", ('',))]
+/// without return_exceptions: ('child',)
+/// ```
+#[test]
+fn f07_cancelled_children_lose_their_message_with_return_exceptions() {
+    for (flavour, rt) in both() {
+        block(&rt, async move {
+            let started = Promise::new();
+            let s = started.clone();
+            let gf = ravel::gather([
+                Box::pin(async move {
+                    s.set_result(())?;
+                    forever().await
+                }) as std::pin::Pin<Box<dyn Future<Output = ravel::Result<u32>> + Send>>,
+                Box::pin(async {
+                    ravel::yield_now().await?;
+                    Err(Error::cancelled(Some("own")))
+                }),
+                Box::pin(async { Ok(7) }),
+            ])
+            .return_exceptions();
+            started.await?;
+            gf.children()[0].cancel_with("child");
+            let outcomes = gf.await?;
+            for (i, outcome) in outcomes.iter().enumerate().take(2) {
+                let err = outcome.as_ref().unwrap_err();
+                assert!(err.is_cancelled() && err.cancel_message() == Some(""), "{flavour} child {i}: {err:?}");
+            }
+            assert_eq!(*outcomes[2].as_ref().unwrap(), 7);
+
+            let early = ravel::gather([forever()]).return_exceptions();
+            early.children()[0].cancel_with("early");
+            let outcomes = early.await?;
+            assert_eq!(outcomes[0].as_ref().unwrap_err().cancel_message(), Some(""), "{flavour}");
+
+            let started = Promise::new();
+            let s = started.clone();
+            let plain = ravel::gather([async move {
+                s.set_result(())?;
+                forever().await
+            }]);
+            started.await?;
+            plain.children()[0].cancel_with("child");
+            assert_eq!(plain.await.unwrap_err().cancel_message(), Some("child"), "{flavour}");
+            Ok(())
+        });
     }
 }
 

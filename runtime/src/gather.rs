@@ -389,7 +389,9 @@ impl<T> Gather<T> {
     ///
     /// The returned [`GatherAll`] gives `Ok(outcomes)` in argument order once
     /// every child is done, failures and cancellations included as `Err`
-    /// values. Cancelling the gather still makes it fail with a cancellation
+    /// values. As in asyncio, a cancelled child's `Err` is a cancellation
+    /// with the message `""`, whatever message it was cancelled with (an
+    /// aborted child's is its abort error). Cancelling the gather still makes it fail with a cancellation
     /// error once the children are done (asyncio issue 32684).
     ///
     /// ```
@@ -461,9 +463,21 @@ impl<T> Future for GatherAll<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         Poll::Ready(match std::task::ready!(this.core.poll_outcome(cx)) {
-            Ok(Outcome::AllDone) => Ok(this.tasks.iter().map(Task::result).collect()),
+            Ok(Outcome::AllDone) => Ok(this.tasks.iter().map(|t| as_returned_exception(t.result())).collect()),
             Ok(Outcome::FirstError(e) | Outcome::Cancelled(e)) | Err(e) => Err(e),
         })
+    }
+}
+
+/// A child's outcome as `return_exceptions` gives it: asyncio builds a new
+/// `CancelledError('' if task._cancel_message is None else ...)` for a
+/// cancelled child, and a cancelled task's `_cancel_message` is always None
+/// by then, so the message is `""` whatever the child was cancelled with
+/// (case F07). An abort (no asyncio counterpart) is kept as it is.
+fn as_returned_exception<T>(outcome: Result<T>) -> Result<T> {
+    match outcome {
+        Err(e) if e.is_cancelled() && !e.is_aborted() => Err(Error::cancelled(Some(""))),
+        other => other,
     }
 }
 
