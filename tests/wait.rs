@@ -217,3 +217,57 @@ fn wait_ready_on_first_poll_returns_despite_pending_cancel() {
         assert_eq!(next.cancel_message(), Some("late"), "{flavour}");
     }
 }
+
+/// G02/G03 timing: asyncio's `wait` hears of a completion through a done
+/// callback (one iteration after the task ended), which releases its waiter
+/// future, and the waiting task resumes one iteration after that. So a
+/// second task that finishes in the iteration after the first one is in
+/// `done` too; one that needs another iteration is pending. Current-thread.
+/// CPython 3.13.0 (3.12.1 the same), `first()` returns at once (or raises
+/// for FIRST_EXCEPTION), `second()` does `sleep(0)` n times:
+///
+/// ```text
+/// FIRST_COMPLETED, second yields 1x: done ['first', 'second'] pending []
+/// FIRST_COMPLETED, second yields 2x: done ['first'] pending ['second']
+/// FIRST_EXCEPTION, second yields 1x: done ['first', 'second'] pending []
+/// FIRST_EXCEPTION, second yields 2x: done ['first'] pending ['second']
+/// ```
+#[test]
+fn g02_g03_wait_wakes_through_a_done_callback_and_a_waiter() {
+    let rt = current_thread();
+    for when in [ReturnWhen::FirstCompleted, ReturnWhen::FirstException] {
+        for (yields, expected_done, expected_pending) in
+            [(1, &["first", "second"][..], &[][..]), (2, &["first"][..], &["second"][..])]
+        {
+            let (done, pending) = block(&rt, async move {
+                let first = ravel::task::Builder::new().name("first").spawn(async move {
+                    if when == ReturnWhen::FirstException {
+                        return Err(Error::msg("boom"));
+                    }
+                    Ok("first")
+                });
+                let second = ravel::task::Builder::new().name("second").spawn(async move {
+                    for _ in 0..yields {
+                        ravel::yield_now().await?;
+                    }
+                    Ok("second")
+                });
+                let (done, pending) = ravel::wait(vec![first, second], when, None).await?;
+                for t in &pending {
+                    t.cancel();
+                }
+                let names = |ts: &[ravel::Task<&'static str>]| {
+                    ts.iter()
+                        .map(|t| {
+                            let _ = t.exception();
+                            t.name()
+                        })
+                        .collect::<Vec<_>>()
+                };
+                Ok((names(&done), names(&pending)))
+            });
+            assert_eq!(done, expected_done, "{when:?}, second yields {yields}x");
+            assert_eq!(pending, expected_pending, "{when:?}, second yields {yields}x");
+        }
+    }
+}
