@@ -132,7 +132,7 @@ fn a_resumed_leaf_delivers_the_cancellation_before_its_value() {
             let err = waiter.await.unwrap_err();
             Ok((err.is_cancelled(), err.cancel_message().map(str::to_owned), flag.checks.load(SeqCst)))
         });
-        assert_eq!(out.0, true, "{flavour}");
+        assert!(out.0, "{flavour}");
         assert_eq!(out.1.as_deref(), Some("resumed"), "{flavour}");
         assert_eq!(out.2, 1, "{flavour}: the resumed poll delivered without checking the flag");
     }

@@ -47,9 +47,9 @@ mod promise;
 mod run;
 pub mod runtime;
 mod scheduler;
+mod shim;
 #[cfg(target_os = "linux")]
 mod sigint;
-mod shim;
 pub mod task;
 mod task_group;
 mod threadsafe;

@@ -3,8 +3,8 @@
 use super::leaf::{self, Awaited, ForwardingLeaf, Leaf};
 use super::raw::RawTask;
 use super::state::{CANCELLED, COMPLETE, FAILED, OUTPUT_TAKEN, WAITER};
-use super::{cancel, current};
 use super::waiter::Waiter;
+use super::{cancel, current};
 use super::{CallbackId, TaskId};
 use crate::error::{Error, Result};
 use std::fmt;
