@@ -50,6 +50,7 @@ mod scheduler;
 mod shim;
 #[cfg(target_os = "linux")]
 mod sigint;
+pub mod sync;
 pub mod task;
 mod task_group;
 mod threadsafe;

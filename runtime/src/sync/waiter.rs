@@ -169,10 +169,6 @@ impl NodeWait {
     pub(crate) fn new(node: Arc<Node>) -> NodeWait {
         NodeWait { node, leaf: ForwardingLeaf::new() }
     }
-
-    pub(crate) fn node(&self) -> &Arc<Node> {
-        &self.node
-    }
 }
 
 impl Future for NodeWait {
@@ -196,4 +192,53 @@ pub(crate) fn remove(waiters: &mut std::collections::VecDeque<Arc<Node>>, node: 
 /// Wakes the first waiter that is not done; false if there is none.
 pub(crate) fn wake_next(waiters: &std::collections::VecDeque<Arc<Node>>) -> bool {
     waiters.iter().any(|w| w.wake())
+}
+
+/// How a primitive's wait ended (see [`WaitPhase::poll`]).
+pub(crate) enum Waited<T> {
+    /// The fast path: no waiter was queued.
+    Fast(T),
+    /// The queued waiter ended: `Ok(())` woken, `Err` cancelled. The
+    /// primitive now does its waiter's `finally` with the node.
+    Node(Arc<Node>, Result<()>),
+}
+
+/// The two phases of every primitive's wait, as asyncio writes them: a fast
+/// path that completes without suspending or queues a waiter, then the
+/// await on that waiter. The fast path is a [`Leaf`](crate::task::Leaf) (it
+/// spends budget, and is ready on a first poll); the await is a
+/// [`NodeWait`] (it forwards cancellation to the node).
+#[derive(Default)]
+pub(crate) struct WaitPhase {
+    leaf: crate::task::Leaf,
+    wait: Option<NodeWait>,
+}
+
+impl WaitPhase {
+    /// Polls the wait. `start` runs once, under the primitive's lock taken
+    /// by the caller: the fast path's value, or the node it queued.
+    pub(crate) fn poll<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        start: impl FnOnce() -> std::result::Result<T, Arc<Node>>,
+    ) -> Poll<Result<Waited<T>>> {
+        if self.wait.is_none() {
+            match self.leaf.poll(cx, |_| Poll::Ready(start())) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(Ok(value))) => return Poll::Ready(Ok(Waited::Fast(value))),
+                Poll::Ready(Ok(Err(node))) => self.wait = Some(NodeWait::new(node)),
+            }
+        }
+        let wait = self.wait.as_mut().expect("queued above");
+        let out = std::task::ready!(Pin::new(&mut *wait).poll(cx));
+        let node = self.wait.take().expect("queued above").node;
+        Poll::Ready(Ok(Waited::Node(node, out)))
+    }
+
+    /// The node still queued, if the wait is dropped before it ended (the
+    /// primitive then does the waiter's `finally`, as for a cancellation).
+    pub(crate) fn abandon(&mut self) -> Option<Arc<Node>> {
+        self.wait.take().map(|wait| wait.node)
+    }
 }
