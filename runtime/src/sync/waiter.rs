@@ -242,3 +242,106 @@ impl WaitPhase {
         self.wait.take().map(|wait| wait.node)
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! The race every primitive relies on: a wake and a cancel of the same
+    //! waiter, with a newcomer arriving, on a small lock built from the
+    //! rules `Lock` follows (head-only wake, a cancelled waiter's `finally`
+    //! wakes the new head if the lock is free, the fast path when every
+    //! queued waiter is cancelled).
+    use super::Node;
+    use crate::shim::Mutex;
+    use crate::task::waiter::CancelTarget;
+    use loom::sync::Arc;
+    use loom::thread;
+    use std::collections::VecDeque;
+
+    #[derive(Default)]
+    struct MiniLock {
+        state: Mutex<(bool, VecDeque<std::sync::Arc<Node>>)>,
+    }
+
+    impl MiniLock {
+        /// `release()`: unlock, wake the head if pending.
+        fn release(&self) {
+            let mut st = self.state.lock();
+            st.0 = false;
+            if let Some(head) = st.1.front() {
+                head.wake();
+            }
+        }
+
+        /// A waiter's `finally`: leave; take the lock if `woken` (and not
+        /// cancelled since), else pass a wake-up on if the lock is free.
+        fn leave(&self, node: &std::sync::Arc<Node>, woken: bool) -> bool {
+            let mut st = self.state.lock();
+            super::remove(&mut st.1, node);
+            if woken {
+                assert!(!st.0, "two holders");
+                st.0 = true;
+                return true;
+            }
+            if !st.0 {
+                if let Some(head) = st.1.front() {
+                    head.wake();
+                }
+            }
+            false
+        }
+
+        /// The fast path: free and every queued waiter cancelled.
+        fn try_take(&self) -> bool {
+            let mut st = self.state.lock();
+            if !st.0 && st.1.iter().all(|w| w.cancelled()) {
+                st.0 = true;
+                true
+            } else {
+                false
+            }
+        }
+    }
+
+    /// The bug this guards: a waiter woken by `release()` and cancelled at
+    /// the same moment neither takes the lock nor passes the wake-up on, and
+    /// the next waiter sleeps for ever with the lock free (or a newcomer and
+    /// a waiter both take it). The lock is held with waiter A queued (and,
+    /// in the second run, B behind it); one thread releases, one cancels A,
+    /// one tries the fast path. In every interleaving A's node ends exactly
+    /// one of woken or cancelled; A's task then leaves without the lock (a
+    /// cancel that found A woken is delivered at its await); and afterwards
+    /// at most one party holds the lock, and a free lock has an empty queue
+    /// or a woken head: it is never lost.
+    #[test]
+    fn loom_wake_cancel_and_a_newcomer() {
+        for with_b in [false, true] {
+            loom::model(move || {
+                let lock = Arc::new(MiniLock::default());
+                let a = Node::new();
+                {
+                    let mut st = lock.state.lock();
+                    st.0 = true;
+                    st.1.push_back(a.clone());
+                    if with_b {
+                        st.1.push_back(Node::new());
+                    }
+                }
+                let (l1, l2) = (lock.clone(), lock.clone());
+                let releaser = thread::spawn(move || l1.release());
+                let a2 = a.clone();
+                let canceller = thread::spawn(move || a2.clone().cancel_target(Some("stop".to_string())));
+                let newcomer = thread::spawn(move || l2.try_take());
+                releaser.join().unwrap();
+                let cancel_accepted = canceller.join().unwrap();
+                let newcomer_took = newcomer.join().unwrap();
+                assert_ne!(cancel_accepted, a.woken(), "a waiter is woken or cancelled, never both");
+                assert!(!lock.leave(&a, false));
+                let st = lock.state.lock();
+                assert_eq!(st.0, newcomer_took, "only the newcomer can hold it");
+                if !st.0 {
+                    assert!(st.1.front().is_none_or(|head| head.woken()), "the lock is free and nobody will take it");
+                }
+            });
+        }
+    }
+}
