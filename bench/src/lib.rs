@@ -4,7 +4,10 @@
 //!   `block_on`, spawn from inside (an awaitable [`Rt::Join`] handle), spawn
 //!   from outside, yield, sleep, blocking offload, cancel + join reporting
 //!   cancellation, a group of children (Ravel `TaskGroup` / Tokio `JoinSet`)
-//!   and a timeout around a future. [`TokioRt`] and [`RavelRt`] implement it.
+//!   and a timeout around a future; and the sync primitives a server
+//!   shares between tasks (a lock, a semaphore, a broadcast flag: Ravel's
+//!   `ravel::sync`, Tokio's `tokio::sync`). [`TokioRt`] and [`RavelRt`]
+//!   implement it.
 //! * [`workloads`] lists every workload once, generically; each returns a
 //!   value the caller checks against [`Workload::expected`], so the quick mode
 //!   of the criterion bench and the `quick` test prove each workload ran to
@@ -118,6 +121,39 @@ pub trait Rt: Send + Sync + Sized + 'static {
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static;
+
+    /// A lock for tasks: Ravel `sync::Lock`, Tokio `sync::Mutex<()>`.
+    type Lock: Send + Sync + 'static;
+
+    /// A new, free lock.
+    fn lock_new() -> Self::Lock;
+
+    /// Acquires `lock`, runs `f`, yields once while still holding it (so
+    /// other tasks queue on it), then releases.
+    fn with_lock_yield<T: Send>(lock: &Self::Lock, f: impl FnOnce() -> T + Send) -> impl Future<Output = T> + Send;
+
+    /// A counting semaphore: Ravel `sync::Semaphore`, Tokio `sync::Semaphore`.
+    type Semaphore: Send + Sync + 'static;
+
+    /// A semaphore with `permits` units.
+    fn semaphore_new(permits: usize) -> Self::Semaphore;
+
+    /// Takes a permit, yields once while holding it, gives it back.
+    fn with_permit_yield(sem: &Self::Semaphore) -> impl Future<Output = ()> + Send;
+
+    /// A flag tasks wait for, set once: Ravel `sync::Event`, Tokio
+    /// `sync::watch<bool>` (whose `wait_for` sees a value set before it
+    /// was called, as an event does; `Notify::notify_waiters` would not).
+    type Flag: Clone + Send + Sync + 'static;
+
+    /// A flag that is not set.
+    fn flag_new() -> Self::Flag;
+
+    /// Sets the flag, waking every waiter.
+    fn flag_set(flag: &Self::Flag);
+
+    /// Waits until the flag is set.
+    fn flag_wait(flag: &Self::Flag) -> impl Future<Output = ()> + Send;
 }
 
 // ---------------------------------------------------------------- Tokio --
@@ -274,6 +310,45 @@ impl Rt for TokioRt {
         }
         out
     }
+
+    type Lock = tokio::sync::Mutex<()>;
+
+    fn lock_new() -> Self::Lock {
+        tokio::sync::Mutex::new(())
+    }
+
+    async fn with_lock_yield<T: Send>(lock: &Self::Lock, f: impl FnOnce() -> T + Send) -> T {
+        let _guard = lock.lock().await;
+        let out = f();
+        tokio::task::yield_now().await;
+        out
+    }
+
+    type Semaphore = tokio::sync::Semaphore;
+
+    fn semaphore_new(permits: usize) -> Self::Semaphore {
+        tokio::sync::Semaphore::new(permits)
+    }
+
+    async fn with_permit_yield(sem: &Self::Semaphore) {
+        let _permit = sem.acquire().await.expect("semaphore closed");
+        tokio::task::yield_now().await;
+    }
+
+    type Flag = Arc<tokio::sync::watch::Sender<bool>>;
+
+    fn flag_new() -> Self::Flag {
+        Arc::new(tokio::sync::watch::channel(false).0)
+    }
+
+    fn flag_set(flag: &Self::Flag) {
+        flag.send_replace(true);
+    }
+
+    async fn flag_wait(flag: &Self::Flag) {
+        let mut rx = flag.subscribe();
+        rx.wait_for(|set| *set).await.expect("flag sender gone");
+    }
 }
 
 // ---------------------------------------------------------------- Ravel --
@@ -410,6 +485,44 @@ impl Rt for RavelRt {
                 Err(e) => panic!("TaskGroup child failed: {e:?}"),
             })
             .collect()
+    }
+
+    type Lock = ravel::sync::Lock;
+
+    fn lock_new() -> Self::Lock {
+        ravel::sync::Lock::new()
+    }
+
+    async fn with_lock_yield<T: Send>(lock: &Self::Lock, f: impl FnOnce() -> T + Send) -> T {
+        let _guard = lock.acquire().await.expect("lock acquire cancelled");
+        let out = f();
+        ravel::yield_now().await.expect("yield cancelled");
+        out
+    }
+
+    type Semaphore = ravel::sync::Semaphore;
+
+    fn semaphore_new(permits: usize) -> Self::Semaphore {
+        ravel::sync::Semaphore::new(permits)
+    }
+
+    async fn with_permit_yield(sem: &Self::Semaphore) {
+        let _permit = sem.acquire().await.expect("semaphore acquire cancelled");
+        ravel::yield_now().await.expect("yield cancelled");
+    }
+
+    type Flag = ravel::sync::Event;
+
+    fn flag_new() -> Self::Flag {
+        ravel::sync::Event::new()
+    }
+
+    fn flag_set(flag: &Self::Flag) {
+        flag.set();
+    }
+
+    async fn flag_wait(flag: &Self::Flag) {
+        flag.wait().await.expect("event wait cancelled");
     }
 }
 

@@ -66,6 +66,16 @@ pub struct Sizes {
     pub requests: usize,
     /// Eager set: `fib(n)` spawn tree.
     pub fib: u32,
+    /// Tasks contending for one lock.
+    pub lock_tasks: usize,
+    /// Acquisitions per task.
+    pub lock_rounds: usize,
+    /// Tasks passing through the semaphore.
+    pub sem_tasks: usize,
+    /// The semaphore's permits.
+    pub sem_permits: usize,
+    /// Tasks waiting for the broadcast flag.
+    pub flag_waiters: usize,
 }
 
 impl Sizes {
@@ -88,6 +98,11 @@ impl Sizes {
         ready_spawns: 10_000,
         requests: 10_000,
         fib: 12,
+        lock_tasks: 1_000,
+        lock_rounds: 100,
+        sem_tasks: 10_000,
+        sem_permits: 16,
+        flag_waiters: 1_000,
     };
 
     /// Tiny sizes for the `quick` test (debug build).
@@ -109,6 +124,11 @@ impl Sizes {
         ready_spawns: 100,
         requests: 200,
         fib: 6,
+        lock_tasks: 20,
+        lock_rounds: 5,
+        sem_tasks: 100,
+        sem_permits: 4,
+        flag_waiters: 50,
     };
 }
 
@@ -476,6 +496,83 @@ fn group<R: Rt>(rt: &R, s: Sizes, in_task: bool) -> Prepared<'_> {
     })
 }
 
+// ---------------------------------------------------------- sync (issue 12) --
+
+/// `lock_tasks` tasks each take one lock `lock_rounds` times, holding it
+/// across a yield so the others queue on it; the count under the lock is
+/// the checked result.
+fn lock_contended<R: Rt>(rt: &R, s: Sizes) -> Prepared<'_> {
+    let (tasks, rounds) = (s.lock_tasks, s.lock_rounds);
+    Prepared::new(move || {
+        Outcome::value(rt.block_on(async move {
+            let lock = Arc::new(R::lock_new());
+            let count = Arc::new(AtomicUsize::new(0));
+            let joins: Vec<_> = (0..tasks)
+                .map(|_| {
+                    let (lock, count) = (lock.clone(), count.clone());
+                    R::spawn(async move {
+                        for _ in 0..rounds {
+                            R::with_lock_yield(&lock, || count.fetch_add(1, Relaxed)).await;
+                        }
+                    })
+                })
+                .collect();
+            for j in joins {
+                j.await.expect("lock task failed");
+            }
+            count.load(Relaxed) as u64
+        }))
+    })
+}
+
+/// `sem_tasks` tasks pass through `sem_permits` permits, each holding one
+/// across a yield.
+fn semaphore_fan_in<R: Rt>(rt: &R, s: Sizes) -> Prepared<'_> {
+    let (tasks, permits) = (s.sem_tasks, s.sem_permits);
+    Prepared::new(move || {
+        Outcome::value(rt.block_on(async move {
+            let sem = Arc::new(R::semaphore_new(permits));
+            let joins: Vec<_> = (0..tasks)
+                .map(|_| {
+                    let sem = sem.clone();
+                    R::spawn(async move {
+                        R::with_permit_yield(&sem).await;
+                        1u64
+                    })
+                })
+                .collect();
+            sum_joins::<R>(joins).await
+        }))
+    })
+}
+
+/// `flag_waiters` tasks wait for one flag, which is set once all of them
+/// have started.
+fn flag_broadcast<R: Rt>(rt: &R, s: Sizes) -> Prepared<'_> {
+    let n = s.flag_waiters;
+    Prepared::new(move || {
+        Outcome::value(rt.block_on(async move {
+            let flag = R::flag_new();
+            let started = Arc::new(AtomicUsize::new(0));
+            let joins: Vec<_> = (0..n)
+                .map(|_| {
+                    let (flag, started) = (flag.clone(), started.clone());
+                    R::spawn(async move {
+                        started.fetch_add(1, Relaxed);
+                        R::flag_wait(&flag).await;
+                        1u64
+                    })
+                })
+                .collect();
+            while started.load(Relaxed) < n {
+                R::yield_now().await.expect("yield cancelled");
+            }
+            R::flag_set(&flag);
+            sum_joins::<R>(joins).await
+        }))
+    })
+}
+
 // ------------------------------------------------------------ eager set --
 
 fn spawn_ready<R: Rt>(rt: &R, s: Sizes, in_task: bool) -> Prepared<'_> {
@@ -713,6 +810,28 @@ pub fn workloads<R: Rt>() -> Vec<Workload<R>> {
             |rt, s| group(rt, s, false),
         ),
         w("group_1000_in_task", Scheduler, "group_1000 inside a task", |s| s.group as u64, |rt, s| group(rt, s, true)),
+        // ravel::sync against tokio::sync (issue 12).
+        w(
+            "lock_contended",
+            Scheduler,
+            "sync: 1,000 tasks × 100 acquisitions of one lock, held across a yield (Ravel Lock vs Tokio Mutex)",
+            |s| (s.lock_tasks * s.lock_rounds) as u64,
+            lock_contended,
+        ),
+        w(
+            "semaphore_fan_in",
+            Scheduler,
+            "sync: 10,000 tasks through 16 permits, each held across a yield (Ravel vs Tokio Semaphore)",
+            |s| s.sem_tasks as u64,
+            semaphore_fan_in,
+        ),
+        w(
+            "event_broadcast",
+            Scheduler,
+            "sync: 1,000 waiting tasks woken by one flag (Ravel Event vs Tokio watch)",
+            |s| s.flag_waiters as u64,
+            flag_broadcast,
+        ),
         // 1-worker runtime.
         w(
             "roundtrip",
