@@ -11,8 +11,8 @@
 //! task.
 
 use crate::error::{Error, Result};
-use crate::task::leaf::{Awaited, ForwardingLeaf};
-use crate::task::waiter::{CancelTarget, Waiter};
+use crate::task::leaf::ForwardingLeaf;
+use crate::task::waiter::CancelTarget;
 use crate::task::{Task, TaskRef};
 use parking_lot::Mutex;
 use std::fmt;
@@ -170,22 +170,8 @@ impl CancelTarget for Shared {
         self.cancel(message)
     }
 
-    fn target_id(&self) -> usize {
-        self as *const Shared as usize
-    }
-}
-
-impl Awaited for Arc<Shared> {
-    fn is_done(&self) -> bool {
+    fn target_done(&self) -> bool {
         self.done()
-    }
-
-    fn forward_cancel(&self, message: Option<String>) -> bool {
-        self.cancel(message)
-    }
-
-    fn as_waiter(&self) -> Waiter {
-        Waiter::Target(self.clone())
     }
 }
 

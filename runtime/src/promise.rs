@@ -3,8 +3,8 @@
 
 use crate::error::{Error, Result};
 use crate::runtime::Handle;
-use crate::task::leaf::{Awaited, ForwardingLeaf};
-use crate::task::waiter::{CancelTarget, Waiter};
+use crate::task::leaf::ForwardingLeaf;
+use crate::task::waiter::CancelTarget;
 use crate::task::CallbackId;
 use parking_lot::Mutex;
 use std::fmt;
@@ -216,25 +216,11 @@ impl<T: Clone + Send + 'static> CancelTarget for Inner<T> {
         Promise::from_inner(self).complete(Outcome::Cancelled(message))
     }
 
-    fn target_id(&self) -> usize {
-        self as *const Inner<T> as *const () as usize
-    }
-}
-
-impl<T: Clone + Send + 'static> Awaited for Arc<Inner<T>> {
-    fn is_done(&self) -> bool {
+    fn target_done(&self) -> bool {
         !matches!(self.state.lock().outcome, Outcome::Pending)
     }
 
-    fn forward_cancel(&self, message: Option<String>) -> bool {
-        Promise::from_inner(self.clone()).complete(Outcome::Cancelled(message))
-    }
-
-    fn as_waiter(&self) -> Waiter {
-        Waiter::Target(self.clone())
-    }
-
-    fn ended_cancelled(&self) -> bool {
+    fn target_cancelled(&self) -> bool {
         matches!(self.state.lock().outcome, Outcome::Cancelled(_))
     }
 }

@@ -39,8 +39,8 @@
 
 use crate::error::{Error, Result};
 use crate::shim::Mutex;
-use crate::task::leaf::{Awaited, ForwardingLeaf};
-use crate::task::waiter::{CancelTarget, Waiter};
+use crate::task::leaf::ForwardingLeaf;
+use crate::task::waiter::CancelTarget;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -135,25 +135,11 @@ impl CancelTarget for Node {
         self.cancel(message)
     }
 
-    fn target_id(&self) -> usize {
-        self as *const Node as usize
-    }
-}
-
-impl Awaited for Arc<Node> {
-    fn is_done(&self) -> bool {
+    fn target_done(&self) -> bool {
         self.done()
     }
 
-    fn forward_cancel(&self, message: Option<String>) -> bool {
-        self.cancel(message)
-    }
-
-    fn as_waiter(&self) -> Waiter {
-        Waiter::Target(self.clone())
-    }
-
-    fn ended_cancelled(&self) -> bool {
+    fn target_cancelled(&self) -> bool {
         self.cancelled()
     }
 }

@@ -36,8 +36,9 @@
 
 use super::current;
 use super::raw::{self, Header, RawTask};
-use super::waiter::Waiter;
+use super::waiter::{CancelTarget, Waiter};
 use crate::error::{Error, Result};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// The leaf rule for one awaitable: embed a `Leaf` in a future and route
@@ -218,6 +219,24 @@ pub(crate) trait Awaited {
     /// task sees, even with a cancellation of its own pending).
     fn ended_cancelled(&self) -> bool {
         false
+    }
+}
+
+impl<T: CancelTarget + 'static> Awaited for Arc<T> {
+    fn is_done(&self) -> bool {
+        self.target_done()
+    }
+
+    fn forward_cancel(&self, message: Option<String>) -> bool {
+        self.clone().cancel_target(message)
+    }
+
+    fn as_waiter(&self) -> Waiter {
+        Waiter::Target(self.clone())
+    }
+
+    fn ended_cancelled(&self) -> bool {
+        self.target_cancelled()
     }
 }
 

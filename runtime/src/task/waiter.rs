@@ -19,15 +19,21 @@ impl Waiter {
     pub(crate) fn id(&self) -> usize {
         match self {
             Waiter::Task(task) => task.raw().ptr().as_ptr() as usize,
-            Waiter::Target(target) => target.target_id(),
+            Waiter::Target(target) => Arc::as_ptr(target) as *const () as usize,
         }
     }
 }
 
-/// Something a waiting task forwards its cancellation to.
+/// Something a waiting task forwards its cancellation to (a promise, a
+/// gather, a sync primitive's waiter). An `Arc` of one is awaited through a
+/// `ForwardingLeaf` (the blanket `Awaited` impl in `leaf.rs`).
 pub(crate) trait CancelTarget: Send + Sync {
     /// Cancel it; false if it was already done.
     fn cancel_target(self: Arc<Self>, message: Option<String>) -> bool;
-    /// Identity, to clear the waiter only if it is still this one.
-    fn target_id(&self) -> usize;
+    /// Its outcome is available.
+    fn target_done(&self) -> bool;
+    /// It ended cancelled.
+    fn target_cancelled(&self) -> bool {
+        false
+    }
 }
