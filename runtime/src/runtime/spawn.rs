@@ -60,7 +60,9 @@ where
     let id = TaskId::next();
     let flags = if eager { RUNNING } else { NOTIFIED };
     let ctx = spec.ctx.unwrap_or_else(Context::current);
-    let [registered, handle, runner] = RawTask::new(future, ctx, id, shared.clone(), flags, spec.hook);
+    let [registered, handle, runner] = RawTask::new(future, ctx, id, shared, flags, spec.hook);
+    // The task's own reference to the runtime (moved in above), borrowed.
+    let shared: &Shared = handle.header().scheduler().as_any().downcast_ref().expect("a Ravel task runs on Shared");
     if let Some(name) = spec.name {
         handle.header().slot.lock().extra().name = Some(Arc::from(name));
     }

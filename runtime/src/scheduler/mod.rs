@@ -315,6 +315,10 @@ impl Schedule for Shared {
     fn report_unretrieved(&self, id: TaskId, name: Option<Arc<str>>, error: crate::Error) {
         Shared::report_unretrieved(self, id, name, error);
     }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 #[cfg(all(test, not(loom)))]

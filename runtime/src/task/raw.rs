@@ -768,6 +768,9 @@ mod loom_tests {
             self.registered.lock().take()
         }
         fn report_unretrieved(&self, _: TaskId, _: Option<Arc<str>>, _: Error) {}
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
     }
 
     fn spawn_ready(sched: &Arc<TestSchedule>) -> (RawTask, RawTask) {

@@ -22,4 +22,7 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     fn release(&self, task: &Header) -> Option<RawTask>;
     /// A failure nobody retrieved ("Task exception was never retrieved").
     fn report_unretrieved(&self, id: TaskId, name: Option<Arc<str>>, error: Error);
+    /// The scheduler itself, for code above `task/` that knows its type
+    /// (borrowing it through a task costs no reference count).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
