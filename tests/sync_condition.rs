@@ -601,3 +601,45 @@ fn s29_condition_over_an_explicit_lock() {
         });
     }
 }
+
+/// Not in asyncio: a notified waiter whose task is aborted before it runs
+/// (its `wait()` future dropped, where asyncio would deliver an exception)
+/// passes its notification on, as a cancelled one does (S26). The waiters
+/// hold the lock by hand (no guard), so the aborted one releases nothing.
+#[test]
+fn aborted_notified_waiter_passes_the_notification_on() {
+    for (flavour, rt) in both() {
+        block(&rt, async move {
+            let cond = Condition::new();
+            let log = Log::new();
+            let ts: Vec<_> = (1..=2)
+                .map(|i| {
+                    let (cond, log) = (cond.clone(), log.clone());
+                    ravel::spawn(async move {
+                        acquire(&cond).await?;
+                        cond.wait().await?;
+                        log.push(format!("{i} woke"));
+                        cond.release()
+                    })
+                })
+                .collect();
+            while cond.waiters() < 2 {
+                tick().await?;
+            }
+            {
+                let _guard = cond.acquire().await?;
+                cond.notify(1)?;
+                ts[0].abort();
+            }
+            let err = ts[0].wait_done().await.and_then(|()| ts[0].result()).unwrap_err();
+            assert!(err.is_aborted(), "{flavour}: {err:?}");
+            let t2 = ravel::timeout(Duration::from_secs(5), ts[1].wait_done()).await;
+            assert!(t2.is_ok(), "{flavour}: the second waiter got the notification");
+            ts[1].result()?;
+            assert_eq!(log.events(), ["2 woke"], "{flavour}");
+            assert_eq!(cond.waiters(), 0);
+            assert!(!cond.locked());
+            Ok(())
+        });
+    }
+}

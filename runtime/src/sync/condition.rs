@@ -3,11 +3,15 @@
 //! * It owns a [`Lock`] (a new one, or one given) and re-exports its
 //!   `locked`, `acquire` and `release`; it keeps its own waiters.
 //! * `wait()`: an invalid-state error unless the lock is held (the state is
-//!   checked, not who holds it). Release the lock, queue a waiter, wait;
-//!   then **re-acquire the lock in a loop**, catching each cancellation and
-//!   keeping the last, so a cancellation or timeout always leaves `wait()`
-//!   with the lock held. 3.13: a `wait()` that fails passes one
-//!   notification on to the next waiter (it may have been notified).
+//!   checked, not who holds it). Queue a waiter, release the lock, wait
+//!   (asyncio releases first, in the same step of its one thread; here a
+//!   notifier on another thread may take the lock the moment it is free,
+//!   so the waiter is queued first); then **re-acquire the lock in a
+//!   loop**, catching each cancellation and keeping the last, so a
+//!   cancellation or timeout always leaves `wait()` with the lock held.
+//!   3.13: a `wait()` that fails passes one notification on to the next
+//!   waiter (it may have been notified); so does one dropped before it
+//!   ends.
 //! * `notify(n)`: an invalid-state error unless the lock is held; wake up
 //!   to `n` pending waiters, in order. It never releases the lock: woken
 //!   waiters re-acquire it one at a time.
@@ -95,14 +99,27 @@ impl Condition {
     /// waiting and holds it again when this returns, also when it returns a
     /// cancellation or a timeout. An invalid-state error "cannot wait on
     /// un-acquired lock" unless the lock is held.
+    ///
+    /// A wait that ends with an error, or is dropped before it ends, passes
+    /// one notification on to the next waiter (it may have been notified;
+    /// a spurious wake-up is allowed by the condition protocol).
     pub async fn wait(&self) -> Result<()> {
         if !self.locked() {
             return Err(Error::invalid_state("cannot wait on un-acquired lock"));
         }
         let node = Node::new();
-        self.lock.release()?;
+        // Queue, then release. asyncio does both in one step of its one
+        // thread; here another thread may take the lock the moment it is
+        // free and notify, and must find this waiter queued.
         self.waiters.lock().push_back(node.clone());
-        let waited = LeaveOnDrop { cond: self, node: &node }.wait().await;
+        let mut waiting = Waiting { cond: self, node, pass_on: false };
+        self.lock.release()?;
+        // From here, leaving without a normal return passes one
+        // notification on (asyncio 3.13: `except BaseException:
+        // self._notify(1)`; a dropped future is Rust's way to leave).
+        waiting.pass_on = true;
+        let waited = NodeWait::new(waiting.node.clone()).await;
+        waiting.leave_queue();
         // Re-acquire, even if cancelled; keep the last cancellation.
         let mut last_cancel = None;
         let reacquired = loop {
@@ -120,11 +137,7 @@ impl Condition {
             (_, Some(cancelled), _) => Err(cancelled),
             (waited, None, Ok(())) => waited,
         };
-        if out.is_err() {
-            // 3.13: we may have been notified; pass one notification on (a
-            // spurious wake-up is allowed by the condition protocol).
-            self.notify_waiters(1);
-        }
+        waiting.pass_on = out.is_err();
         out
     }
 
@@ -158,8 +171,9 @@ impl Condition {
         self.notify(n)
     }
 
-    /// `_notify(n)`: skip done waiters, wake up to `n` pending ones.
-    fn notify_waiters(&self, n: usize) {
+    /// `_notify(n)`: skip done waiters, wake up to `n` pending ones. No
+    /// check of the lock (the barrier's way out may not hold it).
+    pub(super) fn notify_waiters(&self, n: usize) {
         let waiters = self.waiters.lock();
         let mut left = n;
         for w in waiters.iter() {
@@ -179,22 +193,27 @@ impl Condition {
     }
 }
 
-/// The wait on a condition's node, which leaves the queue however it ends
-/// (completed, or dropped with the `wait()` future).
-struct LeaveOnDrop<'a> {
+/// A `wait()`'s waiter, from queueing to return: leaves the queue however
+/// the wait ends, and passes one notification on if it ends abnormally.
+struct Waiting<'a> {
     cond: &'a Condition,
-    node: &'a Arc<Node>,
+    node: Arc<Node>,
+    pass_on: bool,
 }
 
-impl LeaveOnDrop<'_> {
-    async fn wait(self) -> Result<()> {
-        NodeWait::new(self.node.clone()).await
+impl Waiting<'_> {
+    /// The inner `finally`: the node leaves the condition's queue.
+    fn leave_queue(&self) {
+        waiter::remove(&mut self.cond.waiters.lock(), &self.node);
     }
 }
 
-impl Drop for LeaveOnDrop<'_> {
+impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        waiter::remove(&mut self.cond.waiters.lock(), self.node);
+        self.leave_queue();
+        if self.pass_on {
+            self.cond.notify_waiters(1);
+        }
     }
 }
 
