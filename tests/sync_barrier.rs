@@ -439,3 +439,35 @@ fn s45_blocking_tasks_while_draining() {
         });
     }
 }
+
+/// Not in asyncio: a waiting task aborted (its future dropped, where
+/// asyncio would deliver a cancellation) leaves the barrier as a
+/// cancelled waiter does (S43): one fewer waiting, not broken; the next
+/// arrival takes its index and waits for a full party.
+#[test]
+fn aborted_waiter_leaves_like_a_cancelled_one() {
+    for (flavour, rt) in both() {
+        block(&rt, async move {
+            let b = Barrier::new(2);
+            let t1 = spawn_wait(&b);
+            while b.n_waiting() < 1 {
+                tick().await?;
+            }
+            t1.abort();
+            let err = t1.await.unwrap_err();
+            assert!(err.is_aborted(), "{flavour}: {err:?}");
+            assert_eq!((b.n_waiting(), b.broken()), (0, false), "{flavour}: the aborted waiter left");
+            let t2 = spawn_wait(&b);
+            while b.n_waiting() < 1 {
+                tick().await?;
+            }
+            assert!(!t2.done(), "{flavour}: t2 waits for a second party");
+            let t3 = spawn_wait(&b);
+            let mut got = vec![t2.await?, t3.await?];
+            got.sort();
+            assert_eq!(got, [0, 1], "{flavour}");
+            assert_eq!(state(&b), "filling, waiters:0/2");
+            Ok(())
+        });
+    }
+}

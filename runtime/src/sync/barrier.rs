@@ -8,7 +8,8 @@
 //!   broken or resetting barrier is an error, "Abort or reset of
 //!   barrier"). On the way out, in all cases, one fewer waiter; the last
 //!   one out of a draining or resetting barrier makes it fill again.
-//! * A cancelled waiter only leaves: the barrier is not broken.
+//! * A cancelled waiter only leaves: the barrier is not broken. A wait
+//!   dropped before it ends (an aborted task) leaves the same way.
 //! * `reset()`: resetting if tasks wait (they get the error, the last out
 //!   refills it), else filling. `abort()`: broken, until a `reset()`.
 
@@ -135,11 +136,19 @@ impl Barrier {
     /// task's arrival index in the round, `0..parties` (the last arrival
     /// returns first). A [`BrokenBarrierError`] if the barrier is aborted
     /// or reset meanwhile. A cancellation delivery point; a cancelled
-    /// waiter leaves without breaking the barrier.
+    /// waiter leaves without breaking the barrier, and so does a wait
+    /// dropped before it ends (an aborted task).
     pub async fn wait(&self) -> Result<usize> {
-        let held = self.cond.acquire().await?;
-        // Block while the barrier drains or resets.
-        self.cond.wait_for(|| (!matches!(self.phase(), Phase::Draining | Phase::Resetting)).then_some(())).await?;
+        self.cond.acquire().await?.forget();
+        let mut w = Waiting { barrier: self, holding: true, arrived: false };
+        // Block while the barrier drains or resets. A condition wait
+        // returns holding the lock, also with an error; dropped before it
+        // returns, it does not hold it.
+        w.holding = false;
+        let blocked =
+            self.cond.wait_for(|| (!matches!(self.phase(), Phase::Draining | Phase::Resetting)).then_some(())).await;
+        w.holding = true;
+        blocked?;
         if self.phase() == Phase::Broken {
             return Err(broken("Barrier aborted"));
         }
@@ -149,31 +158,21 @@ impl Barrier {
             st.count += 1;
             index
         };
-        let out = if index + 1 == self.parties {
+        w.arrived = true;
+        if index + 1 == self.parties {
             // We release the barrier.
             self.state.lock().phase = Phase::Draining;
-            self.cond.notify_all().map(|()| index)
-        } else {
-            match self.cond.wait_for(|| (self.phase() != Phase::Filling).then_some(())).await {
-                Ok(()) if matches!(self.phase(), Phase::Broken | Phase::Resetting) => {
-                    Err(broken("Abort or reset of barrier"))
-                }
-                Ok(()) => Ok(index),
-                Err(e) => Err(e),
-            }
-        };
-        // The way out, in every case: one fewer; the last out refills.
-        let mut st = self.state.lock();
-        st.count -= 1;
-        if st.count == 0 {
-            if matches!(st.phase, Phase::Resetting | Phase::Draining) {
-                st.phase = Phase::Filling;
-            }
-            drop(st);
-            self.cond.notify_all()?;
+            self.cond.notify_waiters(usize::MAX);
+            return Ok(index);
         }
-        drop(held);
-        out
+        w.holding = false;
+        let filled = self.cond.wait_for(|| (self.phase() != Phase::Filling).then_some(())).await;
+        w.holding = true;
+        filled?;
+        if matches!(self.phase(), Phase::Broken | Phase::Resetting) {
+            return Err(broken("Abort or reset of barrier"));
+        }
+        Ok(index)
     }
 
     /// Returns the barrier to filling (asyncio `reset()`): tasks waiting now
@@ -193,6 +192,39 @@ impl Barrier {
         let _held = self.cond.acquire().await?;
         self.state.lock().phase = Phase::Broken;
         self.cond.notify_all()
+    }
+}
+
+/// One `wait()` in progress: its way out, in every case (returned, failed,
+/// or dropped), as asyncio's `finally`: one fewer waiter, the last one out
+/// of a draining or resetting barrier makes it fill again; then the
+/// condition's lock is released if this wait holds it.
+struct Waiting<'a> {
+    barrier: &'a Barrier,
+    /// This wait holds the condition's lock.
+    holding: bool,
+    /// This wait was counted in `count`.
+    arrived: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let barrier = self.barrier;
+        if self.arrived {
+            let mut st = barrier.state.lock();
+            st.count -= 1;
+            if st.count == 0 {
+                if matches!(st.phase, Phase::Resetting | Phase::Draining) {
+                    st.phase = Phase::Filling;
+                }
+                drop(st);
+                barrier.cond.notify_waiters(usize::MAX);
+            }
+        }
+        if self.holding {
+            let released = barrier.cond.release();
+            debug_assert!(released.is_ok(), "a barrier wait holding the lock releases it");
+        }
     }
 }
 
