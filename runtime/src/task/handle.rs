@@ -325,6 +325,10 @@ impl Awaited for TaskRef {
     fn ended_cancelled(&self) -> bool {
         self.cancelled()
     }
+
+    fn spends_budget_when_done(&self) -> bool {
+        false
+    }
 }
 
 impl PartialEq for TaskRef {

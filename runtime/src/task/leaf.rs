@@ -220,6 +220,13 @@ pub(crate) trait Awaited {
     fn ended_cancelled(&self) -> bool {
         false
     }
+
+    /// Whether awaiting it spends budget once it is done. A task join does
+    /// not (a loop joining finished tasks never forces a yield); a promise
+    /// or a gather does, as every other leaf.
+    fn spends_budget_when_done(&self) -> bool {
+        true
+    }
 }
 
 impl<T: CancelTarget + 'static> Awaited for Arc<T> {
@@ -292,7 +299,7 @@ impl ForwardingLeaf {
                 return Poll::Ready(Err(err));
             }
         }
-        if !current::consume_budget() {
+        if (target.spends_budget_when_done() || !target.is_done()) && !current::consume_budget() {
             self.suspended = true;
             cx.waker().wake_by_ref();
             return Poll::Pending;

@@ -76,6 +76,9 @@ impl TimerEntry {
     /// Removes a live registration; the runtime and wheel are kept for the
     /// next [`arm`](Self::arm).
     pub(crate) fn cancel(&mut self) {
+        if self.key == TimerKey::NONE {
+            return; // nothing registered: no wheel lock
+        }
         if let Some(handle) = &self.handle {
             handle.shared().driver.timers.remove(self.shard as usize, self.key);
             self.key = TimerKey::NONE;
