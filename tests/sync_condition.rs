@@ -643,3 +643,48 @@ fn aborted_notified_waiter_passes_the_notification_on() {
         });
     }
 }
+
+/// Not in asyncio: a task aborted while it waits inside
+/// `async with cond: await cond.wait()` does not hold the lock (its wait
+/// released it), so its guard, dropped with it, must not release the hold
+/// another task has taken since.
+#[test]
+fn aborted_waiter_guard_does_not_release_another_hold() {
+    for (flavour, rt) in both() {
+        block(&rt, async move {
+            let cond = Condition::new();
+            let c = cond.clone();
+            let w = ravel::spawn(async move {
+                let _guard = c.acquire().await?;
+                c.wait().await
+            });
+            while cond.waiters() == 0 {
+                tick().await?;
+            }
+            let held = cond.acquire().await?;
+            w.abort();
+            assert!(w.wait_done().await.and_then(|()| w.result()).unwrap_err().is_aborted());
+            assert!(cond.locked(), "{flavour}: main's hold survives the aborted waiter's guard");
+            drop(held);
+            assert!(!cond.locked());
+
+            // And the normal path: the guard around a completed wait
+            // releases the re-acquired lock.
+            let c = cond.clone();
+            let w = ravel::spawn(async move {
+                let _guard = c.acquire().await?;
+                c.wait().await
+            });
+            while cond.waiters() == 0 {
+                tick().await?;
+            }
+            {
+                let _guard = cond.acquire().await?;
+                cond.notify(1)?;
+            }
+            w.await?;
+            assert!(!cond.locked(), "{flavour}: released by the waiter's guard");
+            Ok(())
+        });
+    }
+}

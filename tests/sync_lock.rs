@@ -641,3 +641,39 @@ fn s11_holder_cancelled_inside_the_guard() {
         Ok(())
     });
 }
+
+/// Not in asyncio (which has no guards): a guard releases the hold it
+/// took, and only that one. Released by hand, then taken again by another
+/// task, the lock is not released by the first guard's drop.
+#[test]
+fn guard_releases_only_its_own_hold() {
+    for (flavour, rt) in both() {
+        block(&rt, async move {
+            let lock = Lock::new();
+            let guard = lock.acquire().await?;
+            lock.release()?;
+            let l = lock.clone();
+            let other = ravel::spawn(async move {
+                let _held = l.acquire().await?;
+                ravel::sleep(LONG).await
+            });
+            while !lock.locked() {
+                tick().await?;
+            }
+            drop(guard);
+            assert!(lock.locked(), "{flavour}: the other task's hold stays");
+            other.cancel();
+            assert!(other.await.unwrap_err().is_cancelled());
+            assert!(!lock.locked(), "{flavour}: released by its own guard");
+
+            // A guard whose hold was ended by hand, with the lock still
+            // free, releases nothing (no error either).
+            let guard = lock.acquire().await?;
+            lock.release()?;
+            drop(guard);
+            assert!(!lock.locked());
+            assert!(lock.release().unwrap_err().is_invalid_state());
+            Ok(())
+        });
+    }
+}

@@ -108,6 +108,9 @@ impl Condition {
             return Err(Error::invalid_state("cannot wait on un-acquired lock"));
         }
         let node = Node::new();
+        // Re-acquired below as the same hold, so the caller's guard
+        // releases it.
+        let hold = self.lock.current_hold();
         // Queue, then release. asyncio does both in one step of its one
         // thread; here another thread may take the lock the moment it is
         // free and notify, and must find this waiter queued.
@@ -125,7 +128,7 @@ impl Condition {
         let reacquired = loop {
             match self.lock.acquire().await {
                 Ok(guard) => {
-                    guard.forget();
+                    self.lock.resume_hold(guard, hold);
                     break Ok(());
                 }
                 Err(e) if e.is_cancelled() => last_cancel = Some(e),

@@ -12,6 +12,14 @@
 //!   running, `locked()` is false, but newcomers queue behind the woken head
 //!   (its waiter is done, not cancelled).
 //! * No owner: any task may release; not reentrant.
+//!
+//! Not in asyncio: a [`LockGuard`] releases the hold it took, and only
+//! that one. Each acquisition is a new hold; if the lock was released by
+//! hand and taken again since (by anyone), dropping the guard leaves the
+//! new hold alone. This matters when a future is dropped mid-way (an
+//! aborted task): a `Condition::wait` dropped while it waits does not hold
+//! the lock, and the guard of the enclosing `async with` must not release
+//! someone else's hold. `Condition::wait` re-acquires as the same hold.
 
 use super::waiter::{self, Node, WaitPhase, Waited};
 use crate::error::{Error, Result};
@@ -25,6 +33,8 @@ use std::task::{Context, Poll};
 
 struct State {
     locked: bool,
+    /// The current (or last) hold: incremented by every acquisition.
+    hold: u64,
     waiters: VecDeque<Arc<Node>>,
 }
 
@@ -65,7 +75,9 @@ impl Default for Lock {
 impl Lock {
     /// An unlocked lock.
     pub fn new() -> Lock {
-        Lock { inner: Arc::new(Inner { state: Mutex::new(State { locked: false, waiters: VecDeque::new() }) }) }
+        Lock {
+            inner: Arc::new(Inner { state: Mutex::new(State { locked: false, hold: 0, waiters: VecDeque::new() }) }),
+        }
     }
 
     /// True while the lock is held.
@@ -110,13 +122,13 @@ impl Lock {
     /// ```
     pub fn try_acquire(&self) -> Option<LockGuard> {
         let mut st = self.inner.state.lock();
-        Self::take_if_free(&mut st).then(|| LockGuard { lock: Some(self.clone()) })
+        Self::take_if_free(&mut st).map(|hold| LockGuard { lock: Some(self.clone()), hold })
     }
 
     /// Releases the lock (asyncio `release()`), whoever holds it; an
     /// invalid-state error "Lock is not acquired." if it is free. Dropping
-    /// a [`LockGuard`] does this; call it directly only for a lock taken
-    /// with [`LockGuard::forget`].
+    /// a [`LockGuard`] does this for the hold it took; call it directly
+    /// for a lock taken with [`LockGuard::forget`].
     ///
     /// ```
     /// let lock = ravel::sync::Lock::new();
@@ -132,13 +144,46 @@ impl Lock {
         Ok(())
     }
 
-    /// The fast path of `acquire()`: free, and every queued waiter cancelled.
-    fn take_if_free(st: &mut State) -> bool {
+    /// The fast path of `acquire()`: free, and every queued waiter
+    /// cancelled. The new hold, if taken.
+    fn take_if_free(st: &mut State) -> Option<u64> {
         if !st.locked && st.waiters.iter().all(|w| w.cancelled()) {
-            st.locked = true;
-            true
+            Some(Self::take(st))
         } else {
-            false
+            None
+        }
+    }
+
+    /// Takes the lock: a new hold.
+    fn take(st: &mut State) -> u64 {
+        st.locked = true;
+        st.hold = st.hold.wrapping_add(1);
+        st.hold
+    }
+
+    /// A guard's release: only the hold it took.
+    fn release_hold(&self, hold: u64) {
+        let mut st = self.inner.state.lock();
+        if st.locked && st.hold == hold {
+            st.locked = false;
+            Self::wake_up_first(&st);
+        }
+    }
+
+    /// The current hold (the lock is held); `Condition::wait` keeps it to
+    /// re-acquire as the same hold.
+    pub(super) fn current_hold(&self) -> u64 {
+        self.inner.state.lock().hold
+    }
+
+    /// `guard`'s acquisition continues the earlier hold `hold` (for
+    /// `Condition::wait`, whose caller's guard holds `hold`); the lock
+    /// stays held, without a guard of its own.
+    pub(super) fn resume_hold(&self, mut guard: LockGuard, hold: u64) {
+        guard.lock = None;
+        let mut st = self.inner.state.lock();
+        if st.locked && st.hold == guard.hold {
+            st.hold = hold;
         }
     }
 
@@ -150,16 +195,18 @@ impl Lock {
     }
 
     /// A waiter leaves (its `finally`); `taking`: it was woken and takes
-    /// the lock. Otherwise (cancelled or dropped) a free lock's head is
-    /// woken, so no wake-up is lost.
-    fn leave(&self, node: &Arc<Node>, taking: bool) {
+    /// the lock (the new hold is returned). Otherwise (cancelled or
+    /// dropped) a free lock's head is woken, so no wake-up is lost.
+    fn leave(&self, node: &Arc<Node>, taking: bool) -> Option<u64> {
         let mut st = self.inner.state.lock();
         waiter::remove(&mut st.waiters, node);
         if taking {
-            st.locked = true;
-        } else if !st.locked {
+            return Some(Self::take(&mut st));
+        }
+        if !st.locked {
             Self::wake_up_first(&st);
         }
+        None
     }
 
     /// Waiters queued (asyncio `len(_waiters)`: woken ones that have not
@@ -196,20 +243,20 @@ impl Future for Acquire {
         let lock = &this.lock;
         let waited = std::task::ready!(this.phase.poll(cx, || {
             let mut st = lock.inner.state.lock();
-            if Lock::take_if_free(&mut st) {
-                return Ok(());
+            if let Some(hold) = Lock::take_if_free(&mut st) {
+                return Ok(hold);
             }
             let node = Node::new();
             st.waiters.push_back(node.clone());
             Err(node)
         }));
-        let guard = || LockGuard { lock: Some(lock.clone()) };
+        let guard = |hold| LockGuard { lock: Some(lock.clone()), hold };
         Poll::Ready(match waited {
             Err(e) => Err(e),
-            Ok(Waited::Fast(())) => Ok(guard()),
+            Ok(Waited::Fast(hold)) => Ok(guard(hold)),
             Ok(Waited::Node(node, out)) => {
-                lock.leave(&node, out.is_ok());
-                out.map(|()| guard())
+                let hold = lock.leave(&node, out.is_ok());
+                out.map(|()| guard(hold.expect("a woken waiter takes the lock")))
             }
         })
     }
@@ -231,11 +278,26 @@ impl fmt::Debug for Acquire {
     }
 }
 
-/// Holds a [`Lock`]; dropping it releases the lock. `Send`, and `'static`,
-/// so a task may hand it to another.
+/// Holds a [`Lock`]; dropping it releases the lock, unless that hold
+/// already ended: if the lock was released by hand (and maybe taken again
+/// since, by anyone), dropping the guard changes nothing. `Send`, and
+/// `'static`, so a task may hand it to another.
+///
+/// ```
+/// let lock = ravel::sync::Lock::new();
+/// let guard = lock.try_acquire().unwrap();
+/// lock.release().unwrap(); // by hand: the guard's hold ends
+/// let other = lock.try_acquire().unwrap(); // a new hold
+/// drop(guard); // not the guard's hold: still locked
+/// assert!(lock.locked());
+/// drop(other);
+/// assert!(!lock.locked());
+/// ```
 #[must_use = "dropping the guard releases the lock at once"]
 pub struct LockGuard {
     lock: Option<Lock>,
+    /// The hold this guard took.
+    hold: u64,
 }
 
 impl LockGuard {
@@ -262,8 +324,8 @@ impl Drop for LockGuard {
     fn drop(&mut self) {
         if let Some(lock) = self.lock.take() {
             // Released by hand meanwhile (asyncio allows any task to
-            // release): nothing left to release.
-            let _ = lock.release();
+            // release), maybe taken again since: nothing of ours to release.
+            lock.release_hold(self.hold);
         }
     }
 }
