@@ -784,6 +784,60 @@ fn q19_blocked_getters_and_putters_at_shutdown_both_modes() {
     }
 }
 
+/// The shutdown corners of §3 item 8 (Q20's kind; not [core]): a putter
+/// woken by a `get_nowait()` and caught by a shutdown before it runs fails
+/// although there is room; a getter woken by a put and caught by an
+/// immediate shutdown fails, its item gone; after a plain shutdown it
+/// still gets the item.
+/// Source: probe. CPython 3.13.0 prints:
+/// ```text
+/// 0 0 False
+/// putter QSD []
+/// 0 1
+/// 0 0
+/// getter QSD
+/// getter got y
+/// ```
+/// Order-dependent: current-thread.
+#[test]
+fn shutdown_catches_woken_waiters_before_they_run() {
+    let rt = current_thread();
+    block(&rt, async move {
+        let q = Queue::new(1);
+        q.put_nowait(0).unwrap();
+        let p = q.clone();
+        let putter = ravel::spawn(async move { p.put(1).await });
+        tick().await?;
+        assert_eq!((q.get_nowait(), q.putters(), q.full()), (Ok(0), 0, false));
+        q.shutdown(false);
+        tick().await?;
+        assert!(putter.done());
+        assert!(is_shut_down(&putter.await.unwrap_err()));
+        assert_eq!(q.qsize(), 0);
+
+        let q = Queue::new(0);
+        let g = q.clone();
+        let getter = ravel::spawn(async move { g.get().await });
+        tick().await?;
+        q.put_nowait("x").unwrap();
+        assert_eq!((q.getters(), q.unfinished_tasks()), (0, 1));
+        q.shutdown(true);
+        assert_eq!((q.qsize(), q.unfinished_tasks()), (0, 0));
+        tick().await?;
+        assert!(is_shut_down(&getter.await.unwrap_err()));
+
+        let q = Queue::new(0);
+        let g = q.clone();
+        let getter = ravel::spawn(async move { g.get().await });
+        tick().await?;
+        q.put_nowait("y").unwrap();
+        q.shutdown(false);
+        tick().await?;
+        assert_eq!(getter.await?, "y");
+        Ok(())
+    });
+}
+
 /// Q22: a consumer loop ends on QueueShutDown after the producer's items.
 /// Source: probe. CPython 3.13.0 prints:
 /// ```text
