@@ -471,3 +471,29 @@ fn aborted_waiter_leaves_like_a_cancelled_one() {
         });
     }
 }
+
+/// S43 family: `timeout()` around a barrier wait: a timeout error; the
+/// waiter only left (not broken, nobody counted), and the next two
+/// arrivals make a full round.
+///
+/// CPython 3.13.0 (and 3.12.1):
+/// ```text
+/// TE () 0 False filling, waiters:0/2]>
+/// [0, 1]
+/// ```
+#[test]
+fn s43_timeout_around_wait_only_leaves() {
+    for (flavour, rt) in both() {
+        block(&rt, async move {
+            let b = Barrier::new(2);
+            let err = ravel::timeout(std::time::Duration::from_millis(10), b.wait()).await.unwrap_err();
+            assert!(err.is_timeout(), "{flavour}: {err:?}");
+            assert_eq!((b.n_waiting(), b.broken(), state(&b)), (0, false, "filling, waiters:0/2".into()));
+            let (t1, t2) = (spawn_wait(&b), spawn_wait(&b));
+            let mut got = vec![t1.await?, t2.await?];
+            got.sort();
+            assert_eq!(got, [0, 1], "{flavour}");
+            Ok(())
+        });
+    }
+}

@@ -688,3 +688,43 @@ fn aborted_waiter_guard_does_not_release_another_hold() {
         });
     }
 }
+
+/// S26 family: `notify(1)` skips a waiter already cancelled (its future is
+/// done) and wakes the next; the cancelled one, unwinding, passes one more
+/// notification on (3.12.1 did not: only 2 woke).
+///
+/// CPython 3.13.0:
+/// ```text
+/// ['1 CE', '2 woke', '3 woke'] 1       # after 6 ticks; len(_waiters)
+/// ['1 CE', '2 woke', '3 woke', '4 woke']
+/// ```
+/// CPython 3.12.1: `['1 CE', '2 woke'] 2` after the 6 ticks.
+#[test]
+fn s26_notify_skips_a_cancelled_waiter() {
+    let rt = current_thread();
+    block(&rt, async {
+        let cond = Condition::new();
+        let log = Log::new();
+        let ts: Vec<_> = (1..=4).map(|i| waiter(&cond, &log, i)).collect();
+        tick().await?;
+        ts[0].cancel();
+        {
+            let _guard = cond.acquire().await?;
+            cond.notify(1)?;
+        }
+        for _ in 0..6 {
+            tick().await?;
+        }
+        assert_eq!(log.events(), ["1 CE", "2 woke", "3 woke"]);
+        assert_eq!(cond.waiters(), 1);
+        {
+            let _guard = cond.acquire().await?;
+            cond.notify_all()?;
+        }
+        for t in &ts {
+            t.wait_done().await?;
+        }
+        assert_eq!(log.events(), ["1 CE", "2 woke", "3 woke", "4 woke"]);
+        Ok(())
+    });
+}

@@ -491,3 +491,47 @@ fn s37_timeout_no_hang_cancel() {
         Ok(())
     });
 }
+
+/// S36 family: two releases wake two waiters; the first, cancelled before
+/// it runs, gives its unit back, which stays (no one else is pending).
+///
+/// CPython 3.13.0 (and 3.12.1):
+/// ```text
+/// v 0 2                                # _value, len(_waiters) after two releases
+/// ['1 CE v=1', 2] 1 0                  # after a tick: log, _value, len(_waiters)
+/// ['1 CE v=1', 2] 1
+/// ```
+#[test]
+fn s36_woken_then_cancelled_unit_stays_when_no_one_waits() {
+    let rt = current_thread();
+    block(&rt, async {
+        let sem = Semaphore::new(0);
+        let log = Log::new();
+        let ts: Vec<_> = (1..=2)
+            .map(|i| {
+                let (sem, log) = (sem.clone(), log.clone());
+                ravel::spawn(async move {
+                    if let Err(e) = acquire(&sem).await {
+                        log.push(format!("{i} CE v={}", sem.value()));
+                        return Err(e);
+                    }
+                    log.push(i.to_string());
+                    Ok(())
+                })
+            })
+            .collect();
+        tick().await?;
+        sem.release()?;
+        sem.release()?;
+        assert_eq!((sem.value(), sem.waiters()), (0, 2));
+        ts[0].cancel();
+        tick().await?;
+        assert_eq!(log.events(), ["1 CE v=1", "2"]);
+        assert_eq!((sem.value(), sem.waiters()), (1, 0));
+        for t in &ts {
+            t.wait_done().await?;
+        }
+        assert_eq!(sem.value(), 1);
+        Ok(())
+    });
+}
