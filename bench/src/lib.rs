@@ -154,6 +154,21 @@ pub trait Rt: Send + Sync + Sized + 'static {
 
     /// Waits until the flag is set.
     fn flag_wait(flag: &Self::Flag) -> impl Future<Output = ()> + Send;
+
+    /// The sending side of a bounded queue of `u64`: Ravel `sync::Queue`
+    /// (a clone of the handle), Tokio `sync::mpsc::Sender`.
+    type QueueTx: Clone + Send + Sync + 'static;
+    /// The receiving side (one consumer).
+    type QueueRx: Send + 'static;
+
+    /// A queue holding at most `capacity` items.
+    fn queue_new(capacity: usize) -> (Self::QueueTx, Self::QueueRx);
+
+    /// Puts `item`, waiting while the queue is full.
+    fn queue_put(tx: &Self::QueueTx, item: u64) -> impl Future<Output = ()> + Send;
+
+    /// Takes the next item, waiting while the queue is empty.
+    fn queue_get(rx: &mut Self::QueueRx) -> impl Future<Output = u64> + Send;
 }
 
 // ---------------------------------------------------------------- Tokio --
@@ -349,6 +364,21 @@ impl Rt for TokioRt {
         let mut rx = flag.subscribe();
         rx.wait_for(|set| *set).await.expect("flag sender gone");
     }
+
+    type QueueTx = tokio::sync::mpsc::Sender<u64>;
+    type QueueRx = tokio::sync::mpsc::Receiver<u64>;
+
+    fn queue_new(capacity: usize) -> (Self::QueueTx, Self::QueueRx) {
+        tokio::sync::mpsc::channel(capacity)
+    }
+
+    async fn queue_put(tx: &Self::QueueTx, item: u64) {
+        tx.send(item).await.expect("receiver gone");
+    }
+
+    async fn queue_get(rx: &mut Self::QueueRx) -> u64 {
+        rx.recv().await.expect("senders gone")
+    }
 }
 
 // ---------------------------------------------------------------- Ravel --
@@ -523,6 +553,22 @@ impl Rt for RavelRt {
 
     async fn flag_wait(flag: &Self::Flag) {
         flag.wait().await.expect("event wait cancelled");
+    }
+
+    type QueueTx = ravel::sync::Queue<u64>;
+    type QueueRx = ravel::sync::Queue<u64>;
+
+    fn queue_new(capacity: usize) -> (Self::QueueTx, Self::QueueRx) {
+        let q = ravel::sync::Queue::new(capacity);
+        (q.clone(), q)
+    }
+
+    async fn queue_put(tx: &Self::QueueTx, item: u64) {
+        tx.put(item).await.expect("queue put failed");
+    }
+
+    async fn queue_get(rx: &mut Self::QueueRx) -> u64 {
+        rx.get().await.expect("queue get failed")
     }
 }
 

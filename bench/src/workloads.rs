@@ -76,6 +76,12 @@ pub struct Sizes {
     pub sem_permits: usize,
     /// Tasks waiting for the broadcast flag.
     pub flag_waiters: usize,
+    /// Producer tasks feeding one consumer.
+    pub producers: usize,
+    /// Items per producer.
+    pub items: usize,
+    /// The queue's bound.
+    pub queue_bound: usize,
 }
 
 impl Sizes {
@@ -103,6 +109,9 @@ impl Sizes {
         sem_tasks: 10_000,
         sem_permits: 16,
         flag_waiters: 1_000,
+        producers: 8,
+        items: 10_000,
+        queue_bound: 64,
     };
 
     /// Tiny sizes for the `quick` test (debug build).
@@ -129,6 +138,9 @@ impl Sizes {
         sem_tasks: 100,
         sem_permits: 4,
         flag_waiters: 50,
+        producers: 3,
+        items: 100,
+        queue_bound: 4,
     };
 }
 
@@ -546,6 +558,36 @@ fn semaphore_fan_in<R: Rt>(rt: &R, s: Sizes) -> Prepared<'_> {
     })
 }
 
+/// `producers` tasks put `items` items each into one bounded queue; one
+/// consumer takes them all and sums them.
+fn queue_producers<R: Rt>(rt: &R, s: Sizes) -> Prepared<'_> {
+    let (producers, items, bound) = (s.producers, s.items, s.queue_bound);
+    Prepared::new(move || {
+        Outcome::value(rt.block_on(async move {
+            let (tx, mut rx) = R::queue_new(bound);
+            let joins: Vec<_> = (0..producers)
+                .map(|_| {
+                    let tx = tx.clone();
+                    R::spawn(async move {
+                        for _ in 0..items {
+                            R::queue_put(&tx, 1).await;
+                        }
+                    })
+                })
+                .collect();
+            drop(tx);
+            let mut sum = 0;
+            for _ in 0..producers * items {
+                sum += R::queue_get(&mut rx).await;
+            }
+            for j in joins {
+                j.await.expect("producer failed");
+            }
+            sum
+        }))
+    })
+}
+
 /// `flag_waiters` tasks wait for one flag, which is set once all of them
 /// have started.
 fn flag_broadcast<R: Rt>(rt: &R, s: Sizes) -> Prepared<'_> {
@@ -824,6 +866,13 @@ pub fn workloads<R: Rt>() -> Vec<Workload<R>> {
             "sync: 10,000 tasks through 16 permits, each held across a yield (Ravel vs Tokio Semaphore)",
             |s| s.sem_tasks as u64,
             semaphore_fan_in,
+        ),
+        w(
+            "queue_producers",
+            Scheduler,
+            "sync: 8 producer tasks × 10,000 items through a queue bounded at 64, one consumer (Ravel Queue vs Tokio mpsc)",
+            |s| (s.producers * s.items) as u64,
+            queue_producers,
         ),
         w(
             "event_broadcast",
