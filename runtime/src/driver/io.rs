@@ -26,13 +26,13 @@ use std::sync::Arc;
 /// A `mio` source registered with a runtime's driver; deregistered when
 /// dropped.
 // Its user outside tests is ravel-io's readiness dispatch (the next issue).
-#[cfg_attr(not(test), allow(dead_code))]
+#[cfg_attr(any(not(test), loom), allow(dead_code))]
 pub(crate) struct IoSource<S: Source> {
     source: S,
     driver: Arc<Driver>,
 }
 
-#[cfg_attr(not(test), allow(dead_code))]
+#[cfg_attr(any(not(test), loom), allow(dead_code))]
 impl<S: Source> IoSource<S> {
     /// Registers `source` for `interest` under `token` (see the module docs).
     pub(crate) fn register(driver: Arc<Driver>, mut source: S, token: Token, interest: Interest) -> io::Result<Self> {

@@ -53,7 +53,8 @@ const NO_WORKER: usize = usize::MAX;
 pub(crate) struct Driver {
     reactor: Mutex<Reactor>,
     /// Registers sources without the reactor lock (a worker parked in the
-    /// reactor holds it).
+    /// reactor holds it). Used by `IoSource` (ravel-io's, next).
+    #[cfg_attr(any(not(test), loom), allow(dead_code))]
     registry: mio::Registry,
     waker: mio::Waker,
     parkers: Box<[Parker]>,
