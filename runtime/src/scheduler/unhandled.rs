@@ -4,7 +4,7 @@ use crate::error::Error;
 use crate::task::TaskId;
 
 /// A task failure nobody handled, passed to the hook set with
-/// [`Builder::unhandled_error_hook`](super::Builder::unhandled_error_hook)
+/// [`Builder::unhandled_error_hook`](crate::Builder::unhandled_error_hook)
 /// (asyncio's `call_exception_handler` context).
 ///
 /// Reported for a failed task whose outcome was never retrieved, when the

@@ -518,6 +518,10 @@ impl<T> Future for Task<T> {
             }
         }
         let joined = this.leaf.poll(cx, &this.inner, |cx| {
+            // A finished task needs no lock (the common case of a join).
+            if header.state.load().has(COMPLETE) {
+                return Poll::Ready(());
+            }
             let mut slot = header.slot.lock();
             if header.state.load().has(COMPLETE) {
                 return Poll::Ready(());
