@@ -50,6 +50,9 @@ struct State {
     phase: Phase,
     when: Option<Instant>,
     task: Option<TaskRef>,
+    /// The runtime of `task`, taken with it when the scope arms (inside the
+    /// task): a `reschedule` from a thread outside any runtime arms there.
+    handle: Option<Handle>,
     snapshot: u32,
     timer: TimerEntry,
     /// Bumped on every reschedule, so a stale expiry does nothing.
@@ -158,6 +161,7 @@ impl Timeout {
                     phase,
                     when,
                     task: None,
+                    handle: None,
                     snapshot,
                     timer: TimerEntry::new(),
                     generation: 0,
@@ -227,6 +231,7 @@ impl Timeout {
         if st.phase == Phase::Active && !st.armed {
             st.armed = true;
             st.task = crate::current_task();
+            st.handle = Handle::try_current().ok();
             self.inner.schedule(&mut st);
         }
     }
@@ -318,7 +323,7 @@ impl Inner {
     fn schedule(self: &Arc<Self>, st: &mut State) {
         Inner::cancel_timer(st);
         let Some(when) = st.when else { return };
-        let Ok(handle) = Handle::try_current().or_else(|e| st.task.as_ref().map(Handle::of_task).ok_or(e)) else {
+        let Some(handle) = Handle::try_current().ok().or_else(|| st.handle.clone()) else {
             return;
         };
         let generation = st.generation;
@@ -534,6 +539,7 @@ impl<F: Future<Output = Result<T>>, T> Future for ZeroTimeout<F> {
                 let mut st = timeout.inner.state.lock();
                 st.armed = true;
                 st.task = crate::current_task();
+                st.handle = Handle::try_current().ok();
                 st.generation
             };
             timeout.inner.on_timeout(generation);

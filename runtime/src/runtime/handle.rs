@@ -36,15 +36,6 @@ impl Handle {
         spawn(self.shared.clone(), false, spec, future)
     }
 
-    /// The runtime `task` runs on.
-    pub(crate) fn of_task(task: &TaskRef) -> Handle {
-        let shared = task
-            .scheduler_any()
-            .downcast::<Shared>()
-            .unwrap_or_else(|_| unreachable!("every task runs on a Ravel scheduler"));
-        Handle { shared }
-    }
-
     /// The runtime this thread is inside (a worker, or inside `block_on`).
     ///
     /// # Panics

@@ -268,12 +268,6 @@ impl TaskRef {
         true
     }
 
-    /// The scheduler the task runs on, type-erased (the runtime downcasts
-    /// it to build a `Handle`).
-    pub(crate) fn scheduler_any(&self) -> Arc<dyn std::any::Any + Send + Sync> {
-        self.raw.header().scheduler_any()
-    }
-
     /// A future that resolves once the task is done, without taking its
     /// output. It is a cancellation delivery point for the task awaiting it,
     /// and (unlike awaiting a [`Task`]) does not forward cancellation.

@@ -15,7 +15,6 @@ use super::{CallbackId, TaskId, TaskRef};
 use crate::context::{Context, WithContext};
 use crate::error::{Error, Result};
 use crate::shim::{Mutex, UnsafeCell};
-use std::any::Any;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -103,9 +102,6 @@ struct Vtable {
     dealloc: unsafe fn(NonNull<Header>),
     /// The scheduler the task runs on (kept in the cell, typed).
     scheduler: unsafe fn(&Header) -> &dyn Schedule,
-    /// A counted reference to the scheduler, type-erased, for code above
-    /// `task/` that knows the concrete type (the task's runtime).
-    scheduler_any: unsafe fn(&Header) -> Arc<dyn Any + Send + Sync>,
 }
 
 enum Stage<F: Future> {
@@ -168,7 +164,6 @@ impl RawTask {
                     read_output: read_output::<WithContext<F>, T, H, S>,
                     dealloc: dealloc::<WithContext<F>, H, S>,
                     scheduler: scheduler_of::<WithContext<F>, H, S>,
-                    scheduler_any: scheduler_any_of::<WithContext<F>, H, S>,
                 },
                 id,
                 slot: Mutex::new(Slot::default()),
@@ -679,14 +674,6 @@ unsafe fn scheduler_of<F: Future, H, S: Schedule>(header: &Header) -> &dyn Sched
     &*cell.scheduler
 }
 
-/// # Safety
-/// `header` is the header of a `Cell<F, H, S>`.
-unsafe fn scheduler_any_of<F: Future, H, S: Schedule>(header: &Header) -> Arc<dyn Any + Send + Sync> {
-    // SAFETY: as in `scheduler_of`.
-    let cell = unsafe { &*(header as *const Header).cast::<Cell<F, H, S>>() };
-    cell.scheduler.clone()
-}
-
 impl Header {
     /// Takes the task's pending delivery, if any, as a cancellation error.
     pub(crate) fn take_delivery(&self) -> Option<Error> {
@@ -705,12 +692,6 @@ impl Header {
         // SAFETY: every header is made by `RawTask::new` with the vtable of
         // its own cell type.
         unsafe { (self.vtable.scheduler)(self) }
-    }
-
-    /// A counted, type-erased reference to the scheduler (its runtime).
-    pub(crate) fn scheduler_any(&self) -> Arc<dyn Any + Send + Sync> {
-        // SAFETY: as in `scheduler`.
-        unsafe { (self.vtable.scheduler_any)(self) }
     }
 }
 
@@ -768,7 +749,7 @@ mod loom_tests {
             self.registered.lock().take()
         }
         fn report_unretrieved(&self, _: TaskId, _: Option<Arc<str>>, _: Error) {}
-        fn as_any(&self) -> &dyn Any {
+        fn as_any(&self) -> &dyn std::any::Any {
             self
         }
     }
