@@ -41,6 +41,9 @@ pub enum ErrorKind {
     /// Several errors at once (asyncio `ExceptionGroup`), e.g. from a
     /// [`TaskGroup`](crate::TaskGroup).
     Group,
+    /// An I/O error (a `std::io::Error`, from a Ravel socket or converted
+    /// with `?`); [`Error::io_error`] gives it.
+    Io,
     /// A user error, converted with `?` or [`Error::new`].
     Other,
 }
@@ -237,6 +240,7 @@ impl Error {
             Repr::RuntimeClosed(_) => ErrorKind::RuntimeClosed,
             Repr::Interrupted => ErrorKind::Interrupted,
             Repr::Group(_) => ErrorKind::Group,
+            Repr::Other(e) if e.is::<std::io::Error>() => ErrorKind::Io,
             Repr::Other(_) => ErrorKind::Other,
         }
     }
@@ -304,6 +308,23 @@ impl Error {
             Repr::Group(g) => Some(g),
             _ => None,
         }
+    }
+
+    /// The I/O error inside, if this is one (kind [`ErrorKind::Io`]).
+    ///
+    /// ```
+    /// let err = ravel::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+    /// assert_eq!(err.kind(), ravel::ErrorKind::Io);
+    /// assert_eq!(err.io_error().unwrap().kind(), std::io::ErrorKind::ConnectionReset);
+    /// assert!(!err.is_cancelled());
+    /// ```
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        self.downcast_ref::<std::io::Error>()
+    }
+
+    /// True if this is an I/O error.
+    pub fn is_io(&self) -> bool {
+        self.io_error().is_some()
     }
 
     /// The user error inside, if it is an `E`.

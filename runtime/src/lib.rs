@@ -43,6 +43,7 @@ pub mod context;
 mod driver;
 mod error;
 mod exception_group;
+pub mod io;
 mod promise;
 mod run;
 pub mod runtime;

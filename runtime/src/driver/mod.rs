@@ -5,8 +5,10 @@
 //! * the **timers** ([`timers`], [`wheel`]): one wheel per worker and the
 //!   hand-off of the earliest deadline to the parked worker;
 //! * each worker's **parker** ([`park`]);
-//! * the **registration of I/O sources** ([`io`]): the count that decides
-//!   whether blocking in the reactor is needed at all.
+//! * the **registration of I/O resources** ([`io`]) and their readiness
+//!   ([`scheduled_io`]): the tokens the reactor dispatches events by, and
+//!   the count that decides whether blocking in the reactor is needed at
+//!   all.
 //!
 //! # Parking
 //!
@@ -34,13 +36,16 @@
 pub(crate) mod io;
 pub(crate) mod park;
 pub(crate) mod reactor;
+pub(crate) mod scheduled_io;
 pub(crate) mod timers;
 pub(crate) mod wheel;
 
 use park::Parker;
 use parking_lot::Mutex;
 use reactor::Reactor;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use scheduled_io::ScheduledIo;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 pub(crate) use timers::{TimerWake, Timers};
@@ -53,9 +58,16 @@ const NO_WORKER: usize = usize::MAX;
 pub(crate) struct Driver {
     reactor: Mutex<Reactor>,
     /// Registers sources without the reactor lock (a worker parked in the
-    /// reactor holds it). Used by `IoSource` (ravel-io's, next).
-    #[cfg_attr(any(not(test), loom), allow(dead_code))]
+    /// reactor holds it). Used by [`io::Registration`].
     registry: mio::Registry,
+    /// Deregistered resources whose tokens an event of the reactor turn in
+    /// progress may still name: freed by the reactor-lock holder at the
+    /// start of its next turn (see [`io`]).
+    released: Mutex<Vec<Arc<ScheduledIo>>>,
+    has_released: AtomicBool,
+    /// Set when the runtime begins shutting down: I/O on its resources
+    /// fails from then on.
+    shut_down: AtomicBool,
     waker: mio::Waker,
     parkers: Box<[Parker]>,
     /// The worker holding the reactor lock while parked on its condvar
@@ -65,7 +77,7 @@ pub(crate) struct Driver {
     /// is there a reason to block in (or poll) the reactor. An atomic
     /// outside the reactor lock, because a worker parked in timer-only mode
     /// holds that lock (with no timeout if no timer is pending). Changed
-    /// only by [`io::IoSource`], which follows the protocol in its docs.
+    /// only by [`io::Registration`], which follows the protocol in its docs.
     io_sources: AtomicUsize,
     pub(crate) timers: Timers,
 }
@@ -78,6 +90,9 @@ impl Driver {
         Ok(Driver {
             reactor: Mutex::new(reactor),
             registry,
+            released: Mutex::new(Vec::new()),
+            has_released: AtomicBool::new(false),
+            shut_down: AtomicBool::new(false),
             waker,
             parkers: (0..workers).map(|_| Parker::new()).collect(),
             condvar_driver: AtomicUsize::new(NO_WORKER),
@@ -90,6 +105,32 @@ impl Driver {
         self.io_sources.load(SeqCst) != 0
     }
 
+    /// Keeps a deregistered resource alive until the next reactor turn.
+    fn release(&self, io: Arc<ScheduledIo>) {
+        self.released.lock().push(io);
+        self.has_released.store(true, SeqCst);
+    }
+
+    /// Frees released resources; only the reactor-lock holder calls this,
+    /// between turns (see [`io`]).
+    fn free_released(&self, _reactor: &Reactor) {
+        if self.has_released.swap(false, SeqCst) {
+            let freed = std::mem::take(&mut *self.released.lock());
+            drop(freed);
+        }
+    }
+
+    /// Marks the runtime as shutting down: I/O on its resources fails from
+    /// now on (their tasks are being dropped anyway).
+    pub(crate) fn shut_down(&self) {
+        self.shut_down.store(true, SeqCst);
+    }
+
+    /// True once [`shut_down`](Self::shut_down) was called.
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(SeqCst)
+    }
+
     /// Parks worker `index` until unparked or a timer is due, then fires
     /// due timers if `fire_timers` (the current-thread loop queues them
     /// itself instead, asyncio's order).
@@ -99,6 +140,7 @@ impl Driver {
             parker.park_condvar(self.timers.next_deadline());
             return;
         };
+        self.free_released(&reactor);
         if self.has_io_sources() {
             parker.park_driver(|| {
                 let timeout = self.timers.begin_park(Instant::now());
@@ -178,6 +220,7 @@ impl Driver {
     /// false if one does.
     pub(crate) fn poll_reactor(&self) -> bool {
         let Some(mut reactor) = self.reactor.try_lock() else { return false };
+        self.free_released(&reactor);
         if self.has_io_sources() {
             reactor.poll(Some(Duration::ZERO));
         }

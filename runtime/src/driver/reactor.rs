@@ -1,7 +1,8 @@
 //! The reactor: a `mio::Poll` that one idle worker at a time blocks in,
 //! with the next timer deadline as its timeout, and a `mio::Waker` that
 //! interrupts it. When it blocks at all is the driver's decision (see
-//! [`super`]: timer-only mode).
+//! [`super`]: timer-only mode); what an event does is the registered
+//! resource's (see [`super::io`] and [`super::scheduled_io`]).
 
 use std::io;
 use std::time::Duration;
@@ -28,15 +29,21 @@ impl Reactor {
         self.poll.registry()
     }
 
-    /// Blocks until woken, an event arrives, or `timeout` passes.
+    /// Blocks until woken, an event arrives, or `timeout` passes, then
+    /// records each event with the resource its token names. The caller
+    /// holds the reactor lock and freed the released resources first
+    /// (`super::io`'s protocol).
     pub(crate) fn poll(&mut self, timeout: Option<Duration>) {
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => panic!("ravel reactor: epoll failed: {e}"),
         }
-        // No readiness dispatch yet (ravel-io builds it): an event, the
-        // waker's or a registered source's, only ends the poll.
+        for event in self.events.iter() {
+            if event.token() != WAKE_TOKEN {
+                super::io::dispatch(event);
+            }
+        }
         self.events.clear();
     }
 }

@@ -236,6 +236,7 @@ impl Shared {
     /// Begins shutdown: workers stop after their current poll.
     pub(crate) fn begin_shutdown(&self) {
         self.shutdown.store(true, SeqCst);
+        self.driver.shut_down();
         self.driver.unpark_all();
     }
 
@@ -347,16 +348,15 @@ mod tests {
             }
             // A real source (a pipe) switches the driver to the reactor.
             let _source = io_mode.then(|| {
+                use std::os::fd::AsRawFd;
                 let (sender, receiver) = mio::unix::pipe::new().unwrap();
-                let token = mio::Token(0);
-                let source = crate::driver::io::IoSource::register(
+                let registration = crate::driver::io::Registration::new(
                     shared.driver.clone(),
-                    sender,
-                    token,
+                    sender.as_raw_fd(),
                     mio::Interest::WRITABLE,
                 )
                 .unwrap();
-                (source, receiver)
+                (registration, sender, receiver)
             });
             let start = Instant::now();
             rt.block_on(crate::sleep(Duration::from_millis(3))).unwrap();

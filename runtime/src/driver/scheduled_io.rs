@@ -1,0 +1,531 @@
+//! Readiness of one registered I/O resource: a readiness word and a waiter
+//! list per direction.
+//!
+//! The reactor is edge-triggered (`epoll` `EPOLLET`, `kqueue` `EV_CLEAR`):
+//! it reports a change once, so the runtime must remember readiness until a
+//! syscall proves it gone. Each rule below answers a hang that Tokio
+//! shipped once (`runtime/io/scheduled_io.rs`, tokio#6133, tokio#8054).
+//!
+//! # The readiness word (one per direction)
+//!
+//! ```text
+//!  63                                   2   1        0
+//! +--------------------------------------+--------+-------+
+//! |  tick (62 bits)                      | CLOSED | READY |
+//! +--------------------------------------+--------+-------+
+//! ```
+//!
+//! * **READY**: the last syscall in this direction may not have seen
+//!   `WouldBlock` yet, so the next one is tried. A new registration starts
+//!   READY in both directions: the syscall is tried first (an accepted
+//!   socket usually has data already), and readiness is waited for only
+//!   after `WouldBlock`.
+//! * **CLOSED**: the reactor reported a hang-up in this direction (peer
+//!   closed, or both halves gone). Never cleared: every later syscall is
+//!   tried and returns EOF or the error, instead of waiting for an edge that
+//!   will not come.
+//! * **tick**: bumped by every reactor event in this direction (and only by
+//!   the reactor). 62 bits: at a billion events a second it wraps after 146
+//!   years, so a tick read once and compared later is never mistaken for a
+//!   newer one (Tokio's 15-bit tick can wrap; the issue asked for full
+//!   width).
+//!
+//! Who touches what:
+//!
+//! * The **reactor** (the worker holding the reactor lock), per event:
+//!   `word = (word + TICK) | bits` in one CAS loop, then wakes the
+//!   direction's waiters.
+//! * A **task**, after its syscall returned `WouldBlock`, clears READY with
+//!   the word it read *before* the syscall ([`ReadyEvent`]): a
+//!   compare-exchange from that exact word to the word without READY. If
+//!   the reactor delivered an event in between, the tick moved and the
+//!   clear fails: the new readiness is kept and the task tries again rather
+//!   than waiting for an edge that already came (the lost-event hang).
+//!   CLOSED is never cleared.
+//!
+//! An error event (`EPOLLERR`) sets READY in both directions (the next
+//! syscall returns the error) but not CLOSED: on a datagram socket an error
+//! (an ICMP unreachable) is consumed by one `recv`, and a sticky error bit
+//! would spin `recv` → `WouldBlock` forever. On a stream socket an error
+//! comes with a hang-up, which is sticky.
+//!
+//! # Waiters (one list per direction)
+//!
+//! Several tasks may wait on one direction of one resource (two readers of
+//! a shared socket, an `accept` in two tasks): each waiting future owns an
+//! entry `(id, waker)` in the list, and an event wakes and removes every
+//! entry, so no waiter is displaced. A future that is dropped while waiting
+//! removes its entry, so a resource nobody reads does not collect dead
+//! wakers. Id 0 is the single slot of the poll-based API (`AsyncRead`
+//! style, one poller per direction by contract): a new waker there replaces
+//! the old one, and the displaced one is woken, so it cannot hang either.
+//!
+//! A waiter registers under the list's lock and then re-reads the word; the
+//! reactor updates the word before it takes the lock. Either the reactor's
+//! lock comes after the waiter's (it finds the entry and wakes it), or
+//! before (the waiter's re-read, after its lock, sees the new word). So no
+//! event falls between a waiter's check and its sleep; the loom model
+//! `loom_readiness_*` checks the word and this hand-off.
+
+use crate::shim::{AtomicU64, Mutex};
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use std::task::{Context, Poll, Waker};
+
+const READY: u64 = 0b01;
+const CLOSED: u64 = 0b10;
+const TICK: u64 = 0b100;
+
+/// Wakers woken per batch outside the list's lock.
+const WAKE_BATCH: usize = 16;
+
+/// The waiter id of the poll-based API's slot.
+pub(crate) const POLL_SLOT: u64 = 0;
+
+/// One direction of I/O on a resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Reading (and accepting, and receiving).
+    Read,
+    /// Writing (and connecting, and sending).
+    Write,
+}
+
+/// Readiness observed in one direction, as [`ScheduledIo::poll_ready`]
+/// returned it: the token that clears it after a `WouldBlock`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadyEvent {
+    direction: Direction,
+    word: u64,
+}
+
+impl ReadyEvent {
+    /// The direction this readiness is for.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// True if the reactor reported a hang-up in this direction: the next
+    /// syscall returns EOF or an error rather than `WouldBlock`.
+    pub fn is_closed(&self) -> bool {
+        self.word & CLOSED != 0
+    }
+}
+
+/// What the reactor saw for one resource in one event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct EventBits {
+    pub(crate) readable: bool,
+    pub(crate) read_closed: bool,
+    pub(crate) writable: bool,
+    pub(crate) write_closed: bool,
+    pub(crate) error: bool,
+}
+
+impl EventBits {
+    pub(crate) fn from_mio(event: &mio::event::Event) -> EventBits {
+        EventBits {
+            readable: event.is_readable() || event.is_priority(),
+            read_closed: event.is_read_closed(),
+            writable: event.is_writable(),
+            write_closed: event.is_write_closed(),
+            error: event.is_error(),
+        }
+    }
+
+    fn bits(ready: bool, closed: bool, error: bool) -> u64 {
+        let mut bits = 0;
+        if ready || closed || error {
+            bits |= READY;
+        }
+        if closed {
+            bits |= CLOSED;
+        }
+        bits
+    }
+}
+
+struct Waiters {
+    entries: Vec<(u64, Waker)>,
+    next_id: u64,
+}
+
+struct Half {
+    word: AtomicU64,
+    waiters: Mutex<Waiters>,
+}
+
+impl Half {
+    fn new() -> Half {
+        Half { word: AtomicU64::new(READY), waiters: Mutex::new(Waiters { entries: Vec::new(), next_id: 1 }) }
+    }
+
+    /// Reactor side: records an event (`bits` non-zero) and wakes every waiter.
+    fn deliver(&self, bits: u64) {
+        let mut word = self.word.load(Acquire);
+        loop {
+            let new = (word.wrapping_add(TICK)) | bits;
+            match self.word.compare_exchange_weak(word, new, AcqRel, Acquire) {
+                Ok(_) => break,
+                Err(actual) => word = actual,
+            }
+        }
+        self.wake_all();
+    }
+
+    fn wake_all(&self) {
+        loop {
+            let mut batch: [Option<Waker>; WAKE_BATCH] = Default::default();
+            let mut n = 0;
+            let more = {
+                let mut waiters = self.waiters.lock();
+                while n < WAKE_BATCH {
+                    let Some((_, waker)) = waiters.entries.pop() else { break };
+                    batch[n] = Some(waker);
+                    n += 1;
+                }
+                !waiters.entries.is_empty()
+            };
+            for waker in batch.iter_mut().take(n) {
+                if let Some(waker) = waker.take() {
+                    waker.wake();
+                }
+            }
+            if !more {
+                return;
+            }
+        }
+    }
+
+    fn ready(&self, direction: Direction) -> Option<ReadyEvent> {
+        let word = self.word.load(Acquire);
+        (word & (READY | CLOSED) != 0).then_some(ReadyEvent { direction, word })
+    }
+
+    /// Registers `waker` under `slot` (allocating an id if `None`). Returns
+    /// the waker a different one displaced from the poll slot, to be woken.
+    fn register(&self, slot: &mut Option<u64>, waker: &Waker) -> Option<Waker> {
+        let mut waiters = self.waiters.lock();
+        let id = match *slot {
+            Some(id) => id,
+            None => {
+                let id = waiters.next_id;
+                waiters.next_id += 1;
+                *slot = Some(id);
+                id
+            }
+        };
+        if let Some(entry) = waiters.entries.iter_mut().find(|(i, _)| *i == id) {
+            if entry.1.will_wake(waker) {
+                return None;
+            }
+            let old = std::mem::replace(&mut entry.1, waker.clone());
+            return (id == POLL_SLOT).then_some(old);
+        }
+        waiters.entries.push((id, waker.clone()));
+        None
+    }
+
+    fn remove(&self, id: u64) {
+        let mut waiters = self.waiters.lock();
+        if let Some(at) = waiters.entries.iter().position(|(i, _)| *i == id) {
+            waiters.entries.swap_remove(at);
+        }
+    }
+
+    fn clear(&self, event: ReadyEvent) {
+        if event.word & READY != 0 {
+            // Fails if the tick moved (keep the newer readiness) or another
+            // task cleared it already: both are right.
+            let _ = self.word.compare_exchange(event.word, event.word & !READY, AcqRel, Acquire);
+        }
+    }
+}
+
+/// The readiness of one registered resource, shared by its registration and
+/// (through its token) the reactor. See the module docs.
+pub(crate) struct ScheduledIo {
+    read: Half,
+    write: Half,
+}
+
+impl ScheduledIo {
+    pub(crate) fn new() -> ScheduledIo {
+        ScheduledIo { read: Half::new(), write: Half::new() }
+    }
+
+    fn half(&self, direction: Direction) -> &Half {
+        match direction {
+            Direction::Read => &self.read,
+            Direction::Write => &self.write,
+        }
+    }
+
+    /// Reactor side: records one event and wakes the waiters it concerns.
+    pub(crate) fn dispatch(&self, event: EventBits) {
+        let read = EventBits::bits(event.readable, event.read_closed, event.error);
+        if read != 0 {
+            self.read.deliver(read);
+        }
+        let write = EventBits::bits(event.writable, event.write_closed, event.error);
+        if write != 0 {
+            self.write.deliver(write);
+        }
+    }
+
+    /// The readiness in `direction` if there is some, without registering.
+    pub(crate) fn ready(&self, direction: Direction) -> Option<ReadyEvent> {
+        self.half(direction).ready(direction)
+    }
+
+    /// Ready if `direction` is ready; otherwise registers `cx`'s waker under
+    /// `slot` (its entry stays until an event or [`remove`](Self::remove))
+    /// and returns `Pending`.
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        slot: &mut Option<u64>,
+    ) -> Poll<ReadyEvent> {
+        let half = self.half(direction);
+        if let Some(event) = half.ready(direction) {
+            return Poll::Ready(event);
+        }
+        if let Some(displaced) = half.register(slot, cx.waker()) {
+            displaced.wake();
+        }
+        // Re-read after registering (module docs: the hand-off).
+        match half.ready(direction) {
+            Some(event) => Poll::Ready(event),
+            None => Poll::Pending,
+        }
+    }
+
+    /// Clears the readiness `event` reported, unless the reactor delivered
+    /// an event since (its tick moved). Called after `WouldBlock`.
+    pub(crate) fn clear(&self, event: ReadyEvent) {
+        self.half(event.direction).clear(event);
+    }
+
+    /// Removes waiter `id`'s entry in `direction`, if it is still there.
+    pub(crate) fn remove(&self, direction: Direction, id: u64) {
+        self.half(direction).remove(id);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    fn readable() -> EventBits {
+        EventBits { readable: true, ..Default::default() }
+    }
+
+    #[test]
+    fn a_new_resource_is_ready_both_ways_so_the_syscall_is_tried_first() {
+        let io = ScheduledIo::new();
+        assert!(io.ready(Direction::Read).is_some());
+        assert!(io.ready(Direction::Write).is_some());
+    }
+
+    #[test]
+    fn clear_with_the_word_read_before_the_syscall_clears() {
+        let io = ScheduledIo::new();
+        let ev = io.ready(Direction::Read).unwrap();
+        io.clear(ev);
+        assert!(io.ready(Direction::Read).is_none());
+        assert!(io.ready(Direction::Write).is_some(), "directions are independent");
+    }
+
+    #[test]
+    fn an_event_between_the_syscall_and_the_clear_is_kept() {
+        let io = ScheduledIo::new();
+        let before = io.ready(Direction::Read).unwrap();
+        io.dispatch(readable()); // arrives after the syscall saw WouldBlock
+        io.clear(before);
+        assert!(io.ready(Direction::Read).is_some(), "the newer readiness survives the stale clear");
+    }
+
+    #[test]
+    fn closed_is_never_cleared() {
+        let io = ScheduledIo::new();
+        io.clear(io.ready(Direction::Read).unwrap());
+        io.dispatch(EventBits { read_closed: true, ..Default::default() });
+        let ev = io.ready(Direction::Read).unwrap();
+        assert!(ev.is_closed());
+        io.clear(ev);
+        let ev = io.ready(Direction::Read).expect("still ready after a clear");
+        assert!(ev.is_closed());
+    }
+
+    #[test]
+    fn an_error_wakes_both_directions_but_can_be_cleared() {
+        let io = ScheduledIo::new();
+        io.clear(io.ready(Direction::Read).unwrap());
+        io.clear(io.ready(Direction::Write).unwrap());
+        io.dispatch(EventBits { error: true, ..Default::default() });
+        let (r, w) = (io.ready(Direction::Read).unwrap(), io.ready(Direction::Write).unwrap());
+        assert!(!r.is_closed() && !w.is_closed());
+        io.clear(r);
+        assert!(io.ready(Direction::Read).is_none(), "a datagram error is consumed by one recv");
+    }
+
+    #[test]
+    fn two_waiters_on_one_direction_are_both_woken() {
+        let io = ScheduledIo::new();
+        io.clear(io.ready(Direction::Read).unwrap());
+        let (a, b) = (Arc::new(Count::default()), Arc::new(Count::default()));
+        let (wa, wb) = (Waker::from(a.clone()), Waker::from(b.clone()));
+        let (mut sa, mut sb) = (None, None);
+        assert!(io.poll_ready(&mut Context::from_waker(&wa), Direction::Read, &mut sa).is_pending());
+        assert!(io.poll_ready(&mut Context::from_waker(&wb), Direction::Read, &mut sb).is_pending());
+        assert_ne!(sa, sb);
+        io.dispatch(EventBits { writable: true, ..Default::default() });
+        assert_eq!((a.0.load(SeqCst), b.0.load(SeqCst)), (0, 0), "a write event wakes no reader");
+        io.dispatch(readable());
+        assert_eq!((a.0.load(SeqCst), b.0.load(SeqCst)), (1, 1));
+    }
+
+    #[test]
+    fn a_dropped_waiter_leaves_no_entry_and_repolling_does_not_duplicate() {
+        let io = ScheduledIo::new();
+        io.clear(io.ready(Direction::Read).unwrap());
+        let a = Arc::new(Count::default());
+        let wa = Waker::from(a.clone());
+        let mut slot = None;
+        for _ in 0..3 {
+            assert!(io.poll_ready(&mut Context::from_waker(&wa), Direction::Read, &mut slot).is_pending());
+        }
+        assert_eq!(io.read.waiters.lock().entries.len(), 1);
+        io.remove(Direction::Read, slot.unwrap());
+        assert!(io.read.waiters.lock().entries.is_empty());
+        io.dispatch(readable());
+        assert_eq!(a.0.load(SeqCst), 0);
+    }
+
+    #[test]
+    fn the_poll_slot_wakes_the_waker_it_displaces() {
+        let io = ScheduledIo::new();
+        io.clear(io.ready(Direction::Write).unwrap());
+        let (a, b) = (Arc::new(Count::default()), Arc::new(Count::default()));
+        let (wa, wb) = (Waker::from(a.clone()), Waker::from(b.clone()));
+        let (mut s1, mut s2) = (Some(POLL_SLOT), Some(POLL_SLOT));
+        assert!(io.poll_ready(&mut Context::from_waker(&wa), Direction::Write, &mut s1).is_pending());
+        assert!(io.poll_ready(&mut Context::from_waker(&wb), Direction::Write, &mut s2).is_pending());
+        assert_eq!(a.0.load(SeqCst), 1, "the displaced waker is woken, not lost");
+        io.dispatch(EventBits { writable: true, ..Default::default() });
+        assert_eq!(b.0.load(SeqCst), 1);
+    }
+
+    #[test]
+    fn many_waiters_are_woken_in_batches() {
+        let io = ScheduledIo::new();
+        io.clear(io.ready(Direction::Read).unwrap());
+        let count = Arc::new(Count::default());
+        let mut slots = vec![None; 3 * WAKE_BATCH + 1];
+        for slot in &mut slots {
+            // Distinct wakers (will_wake compares the data pointer).
+            let waker = Waker::from(Arc::new(Forward(count.clone())));
+            assert!(io.poll_ready(&mut Context::from_waker(&waker), Direction::Read, slot).is_pending());
+        }
+        io.dispatch(readable());
+        assert_eq!(count.0.load(SeqCst), slots.len());
+    }
+
+    struct Forward(Arc<Count>);
+    impl Wake for Forward {
+        fn wake(self: Arc<Self>) {
+            self.0 .0.fetch_add(1, SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_tick_is_full_width() {
+        let io = ScheduledIo::new();
+        for _ in 0..1000 {
+            io.dispatch(readable());
+        }
+        assert_eq!(io.read.word.load(Acquire) >> 2, 1000);
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! The lost-event hang, in the small: a task's syscall saw `WouldBlock`
+    //! while the reactor delivered an edge. The task must end up either
+    //! seeing readiness or being woken — never parked with the edge gone.
+    use super::*;
+    use loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use loom::sync::Arc;
+    use loom::thread;
+    use std::task::Wake;
+
+    // A waker must be a std `Arc`; its flag is a loom atomic.
+    struct Flag(AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.store(true, SeqCst);
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.store(true, SeqCst);
+        }
+    }
+
+    #[test]
+    fn loom_readiness_tick_vs_clear_vs_new_event() {
+        loom::model(|| {
+            let io = Arc::new(ScheduledIo::new());
+            // The task read READY, tried its syscall, got WouldBlock...
+            let before = io.ready(Direction::Read).unwrap();
+            let reactor = {
+                let io = io.clone();
+                // ...while the reactor delivers an edge.
+                thread::spawn(move || io.dispatch(EventBits { readable: true, ..Default::default() }))
+            };
+            io.clear(before);
+            let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+            let waker = std::task::Waker::from(flag.clone());
+            let mut slot = None;
+            let ready_now = io.poll_ready(&mut Context::from_waker(&waker), Direction::Read, &mut slot).is_ready();
+            reactor.join().unwrap();
+            // Either the task saw the readiness, or the reactor woke it, or
+            // the readiness is still recorded for its next poll.
+            assert!(ready_now || flag.0.load(SeqCst), "the edge was lost");
+            assert!(io.ready(Direction::Read).is_some(), "the delivered readiness must remain");
+        });
+    }
+
+    #[test]
+    fn loom_readiness_two_waiters_both_woken() {
+        loom::model(|| {
+            let io = Arc::new(ScheduledIo::new());
+            io.clear(io.ready(Direction::Read).unwrap());
+            let waiter = |io: Arc<ScheduledIo>| {
+                thread::spawn(move || {
+                    let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+                    let waker = std::task::Waker::from(flag.clone());
+                    let mut slot = None;
+                    let ready = io.poll_ready(&mut Context::from_waker(&waker), Direction::Read, &mut slot).is_ready();
+                    (ready, flag)
+                })
+            };
+            let a = waiter(io.clone());
+            let b = waiter(io.clone());
+            io.dispatch(EventBits { readable: true, ..Default::default() });
+            for t in [a, b] {
+                let (ready, flag) = t.join().unwrap();
+                assert!(ready || flag.0.load(SeqCst), "a waiter was neither ready nor woken");
+            }
+        });
+    }
+}
