@@ -1,6 +1,15 @@
-//! Sockets and streams on Ravel's reactor.
+//! Sockets, asyncio streams and servers, and signals on Ravel's reactor.
 //!
-//! This crate is a placeholder: networking lands in a later issue. It exists
-//! now so that the workspace has its final shape.
+//! Because Ravel delivers cancellation at its own awaitables, the I/O a
+//! task awaits must be Ravel's to be cancellable the asyncio way: every
+//! async method here is a delivery point (`ravel::task::Leaf`), spends
+//! cooperative budget, and documents what a cancelled call has done.
+//!
+//! * [`net`]: [`TcpListener`], [`TcpStream`], [`TcpSocket`].
 #![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+
+pub mod net;
+mod sys;
+
+pub use net::{TcpListener, TcpSocket, TcpStream};

@@ -1,0 +1,14 @@
+//! Sockets on Ravel's reactor: TCP, UDP and Unix domain sockets.
+//!
+//! Every async method is a Ravel cancellation delivery point and spends
+//! the task's cooperative budget; each type's docs say what a cancelled
+//! call has done (see [`tcp`]'s table). Errors are [`ravel::Error`]s of
+//! kind `Io`: `e.io_error()` gives the `std::io::Error`.
+
+mod addr;
+mod split;
+pub mod tcp;
+
+pub use addr::ToSocketAddrs;
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
+pub use tcp::{Incoming, TcpListener, TcpSocket, TcpStream};
