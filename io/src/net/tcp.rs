@@ -116,11 +116,18 @@ impl TcpStream {
     /// `Ok(0)` at end of stream (the peer shut down its writing side) or
     /// for an empty `buf`. Cancelled, it has consumed nothing.
     pub async fn read(&self, buf: &mut [u8]) -> ravel::Result<usize> {
+        if buf.is_empty() {
+            // recv(2) of 0 bytes says EAGAIN on an idle socket: it would wait.
+            return Ok(0);
+        }
         self.fd.io(Direction::Read, |s| (&*s).read(buf)).await
     }
 
     /// Reads without consuming: the bytes stay for the next read.
     pub async fn peek(&self, buf: &mut [u8]) -> ravel::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         self.fd.io(Direction::Read, |s| s.peek(buf)).await
     }
 
@@ -178,6 +185,9 @@ impl TcpStream {
 
     /// Reads without waiting: `WouldBlock` if nothing is buffered.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         self.fd.try_io(Direction::Read, |s| (&*s).read(buf))
     }
 
@@ -189,6 +199,9 @@ impl TcpStream {
     /// Polls a read (for poll-based traits; budgeted, not a cancellation
     /// point). One poller per direction.
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
         self.fd.poll_io(cx, Direction::Read, |s| (&*s).read(buf))
     }
 
