@@ -6,9 +6,12 @@
 //! cooperative budget, and documents what a cancelled call has done.
 //!
 //! * [`net`]: [`TcpListener`], [`TcpStream`], [`TcpSocket`].
+//! * `hyper` (feature `hyper`): hyper's runtime traits on Ravel.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod net;
 mod sys;
 

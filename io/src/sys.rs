@@ -17,3 +17,23 @@ pub(crate) fn read_uninit(fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<
         Ok(n as usize)
     }
 }
+
+/// Reads into the uninitialised tail of hyper's buffer with `read` (a
+/// `poll_read_uninit`), then marks what it filled as initialised.
+#[cfg(feature = "hyper")]
+pub(crate) fn read_into_cursor(
+    buf: &mut hyper::rt::ReadBufCursor<'_>,
+    read: impl FnOnce(&mut [MaybeUninit<u8>]) -> std::task::Poll<io::Result<usize>>,
+) -> std::task::Poll<io::Result<()>> {
+    // SAFETY: `as_mut` requires that no initialised byte be
+    // de-initialised; `read` only lets read(2) write bytes into the slice.
+    let uninit = unsafe { buf.as_mut() };
+    let n = match read(uninit) {
+        std::task::Poll::Ready(Ok(n)) => n,
+        std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Err(e)),
+        std::task::Poll::Pending => return std::task::Poll::Pending,
+    };
+    // SAFETY: read(2) initialised the first `n` bytes of the slice.
+    unsafe { buf.advance(n) };
+    std::task::Poll::Ready(Ok(()))
+}

@@ -90,7 +90,7 @@ pub enum Direction {
     Write,
 }
 
-/// Readiness observed in one direction, as [`ScheduledIo::poll_ready`]
+/// Readiness observed in one direction, as `AsyncFd::poll_ready`
 /// returned it: the token that clears it after a `WouldBlock`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadyEvent {

@@ -95,6 +95,30 @@ impl Sleep {
         self.timer.reset(deadline);
     }
 
+    /// Polls for the deadline alone, without the leaf rule: no cancellation
+    /// is delivered and no budget is spent. For poll-based adapters whose
+    /// caller cannot take a Ravel error (hyper's `Timer`, see
+    /// `ravel_io::hyper`); a task should await the `Sleep` instead.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::time::Duration;
+    ///
+    /// ravel::run(async {
+    ///     let mut sleep = ravel::sleep(Duration::from_millis(2));
+    ///     poll_fn(|cx| sleep.poll_elapsed(cx)).await;
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let poll = self.poll_timer(cx);
+        if poll.is_ready() {
+            self.timer.cancel();
+        }
+        poll
+    }
+
     /// Ready once due; else makes sure the timer will wake `cx`.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let Some(deadline) = self.deadline else {
