@@ -6,10 +6,13 @@
 //! cooperative budget, and documents what a cancelled call has done.
 //!
 //! * [`net`]: [`TcpListener`], [`TcpStream`], [`TcpSocket`].
+//! * [`signal`]: [`signal::ctrl_c`], [`signal::signal`], and asyncio's
+//!   `add_signal_handler` (Unix).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 pub mod net;
+pub mod signal;
 mod sys;
 
 pub use net::{TcpListener, TcpSocket, TcpStream};
