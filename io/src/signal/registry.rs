@@ -9,9 +9,10 @@
 //! `signal-hook-registry`, see `sys::add_signal_action`) only sets the flag
 //! and writes a byte to a self-pipe. The dispatcher thread, `ravel-signal`,
 //! started with the table, blocks reading that pipe; each time it wakes it
-//! takes every set flag, bumps those signals' generations, then wakes their
-//! waiters and schedules their callbacks (`call_soon_threadsafe` on the
-//! runtime each was added on). Nothing runs inside the signal handler but
+//! takes every set flag (from the highest signal number down), bumps those
+//! signals' generations, then schedules their callbacks
+//! (`call_soon_threadsafe` on the runtime each was added on), then wakes
+//! their waiters. Nothing runs inside the signal handler but
 //! the flag and the byte.
 //!
 //! A thread rather than a reader on each runtime's reactor: signals belong
@@ -170,7 +171,8 @@ fn dispatch(globals: &'static Globals, mut read: UnixStream) {
                 }
             }
         }
-        wake.into_iter().for_each(Waker::wake);
+        // Callbacks are scheduled before waiters are woken, so a `Signal`
+        // woken by this round finds them scheduled (or dropped).
         for (index, id, handle, callback) in calls {
             if handle.call_soon_threadsafe(move || callback()).is_err() {
                 // Its runtime has shut down: the handler goes with it.
@@ -180,5 +182,6 @@ fn dispatch(globals: &'static Globals, mut read: UnixStream) {
                 }
             }
         }
+        wake.into_iter().for_each(Waker::wake);
     }
 }
