@@ -156,7 +156,8 @@ fn signal_is_a_stream_that_yields_per_completion() {
         .block_on(async {
             let mut urg = signal(SignalKind::from_raw(libc::SIGURG))?;
             raise(libc::SIGURG);
-            let item = ravel::timeout(BOUND, ravel::cancellable(poll_fn(|cx| Pin::new(&mut urg).poll_next(cx)))).await?;
+            let item =
+                ravel::timeout(BOUND, ravel::cancellable(poll_fn(|cx| Pin::new(&mut urg).poll_next(cx)))).await?;
             assert_eq!(item, Some(()));
             Ok(())
         })
@@ -170,7 +171,8 @@ fn signal_is_a_stream_that_yields_per_completion() {
 fn dropping_signals_does_not_restore_the_default_action() {
     let prof = signal(SignalKind::from_raw(libc::SIGPROF)).unwrap();
     drop(prof);
-    raise(libc::SIGPROF); // would kill the test process with SIG_DFL back
+    // With SIG_DFL back, this would kill the test process.
+    raise(libc::SIGPROF);
     // SAFETY: querying the current action into a zeroed, valid struct.
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
     // SAFETY: null new action, valid out pointer.

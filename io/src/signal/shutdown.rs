@@ -32,8 +32,8 @@ use std::io;
 /// .unwrap();
 /// ```
 pub fn cancel_on_signal(kind: SignalKind, target: TaskRef) -> io::Result<Task<()>> {
-    let handle = Handle::try_current()
-        .map_err(|_| io::Error::other("cancel_on_signal called outside a Ravel runtime"))?;
+    let handle =
+        Handle::try_current().map_err(|_| io::Error::other("cancel_on_signal called outside a Ravel runtime"))?;
     let mut signal = signal(kind)?;
     Ok(handle.spawn(async move {
         signal.recv().await?;
