@@ -151,7 +151,12 @@ fn a_callback_of_a_shut_down_runtime_is_dropped() {
 fn cancel_on_signal_cancels_the_target() {
     runtime()
         .block_on(async {
-            let server = ravel::spawn(async {
+            // The server has started before the signal (a task cancelled
+            // before its first step never runs, as in asyncio).
+            let started = Arc::new(Event::new());
+            let s = started.clone();
+            let server = ravel::spawn(async move {
+                s.set();
                 match ravel::sleep(Duration::from_secs(3600)).await {
                     Err(e) if e.is_cancelled() => {
                         ravel::yield_now().await?; // cleanup may await
@@ -161,6 +166,7 @@ fn cancel_on_signal_cancels_the_target() {
                 }
             });
             let watch = ravel_io::signal::cancel_on_signal(SignalKind::terminate(), server.as_task_ref().clone())?;
+            ravel::timeout(BOUND, started.wait()).await?;
             raise(libc::SIGTERM);
             let message = ravel::timeout(BOUND, server).await?;
             assert_eq!(message.as_deref(), Some("received SIGTERM"));

@@ -21,7 +21,7 @@ use std::sync::Arc;
 /// process, and asyncio lets one loop at a time have them): adding one
 /// replaces the previous one for that signal, whichever runtime added it.
 /// It stays until [`remove_signal_handler`], or until its runtime has shut
-/// down and a delivery finds it so. It does not stop [`Signal`]s of the
+/// down and a delivery finds it so. It does not stop [`Signal`](super::Signal)s of the
 /// same kind from seeing the delivery, and, like them, leaves the signal
 /// handled for the rest of the process (see [`signal`](super::signal)).
 /// For SIGINT it takes Ctrl-C over from `ravel::run`, as in asyncio.

@@ -87,10 +87,20 @@ pub(crate) fn globals() -> io::Result<&'static Globals> {
         slots: Mutex::new((0..TABLE_LEN).map(|_| Slot::default()).collect()),
         next_id: AtomicU64::new(1),
     };
+    // The thread first, so that if it cannot start nothing is set and a
+    // later call tries again; it waits for the table to be published.
+    let dispatcher = std::thread::Builder::new().name("ravel-signal".into()).spawn(move || {
+        let globals = loop {
+            match GLOBALS.get() {
+                Some(globals) => break globals,
+                None => std::thread::park(),
+            }
+        };
+        dispatch(globals, read)
+    })?;
     let _ = GLOBALS.set(globals);
-    let globals = GLOBALS.get().expect("just set");
-    std::thread::Builder::new().name("ravel-signal".into()).spawn(move || dispatch(globals, read))?;
-    Ok(globals)
+    dispatcher.thread().unpark();
+    Ok(GLOBALS.get().expect("just set"))
 }
 
 /// The table, if anything has used it yet.
