@@ -227,6 +227,19 @@ fn a_signal_made_outside_a_runtime_is_received_inside_one() {
         .unwrap();
 }
 
+/// Signals belong to the process: listeners on two runtimes both see one
+/// delivery.
+#[test]
+fn listeners_on_two_runtimes_both_see_a_delivery() {
+    let (one, two) = (runtime(), ravel::Builder::new_current_thread().build().unwrap());
+    let mut a = signal(SignalKind::from_raw(libc::SIGXFSZ)).unwrap();
+    let mut b = signal(SignalKind::from_raw(libc::SIGXFSZ)).unwrap();
+    let waiting = one.handle().spawn(async move { ravel::timeout(BOUND, a.recv()).await });
+    raise(libc::SIGXFSZ);
+    two.block_on(async move { ravel::timeout(BOUND, b.recv()).await }).unwrap();
+    one.block_on(waiting).unwrap();
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn realtime_signals_are_received_on_linux() {
