@@ -7,12 +7,15 @@
 //!
 //! * [`net`]: [`TcpListener`], [`TcpStream`], [`TcpSocket`].
 //! * `hyper` (feature `hyper`): hyper's runtime traits on Ravel.
+//! * [`signal`]: [`signal::ctrl_c`], [`signal::signal`], and asyncio's
+//!   `add_signal_handler` (Unix).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 #[cfg(feature = "hyper")]
 pub mod hyper;
 pub mod net;
+pub mod signal;
 mod sys;
 
 pub use net::{TcpListener, TcpSocket, TcpStream};

@@ -106,6 +106,17 @@ where
     task::Builder::new().spawn(future)
 }
 
+/// Not public API: ravel-io's signal module calls this before it installs
+/// its own SIGINT handling, so that [`run`]'s Ctrl-C handler stands aside
+/// for the rest of the process (the program that awaits Ctrl-C gets it,
+/// and the main task is not cancelled; asyncio's
+/// `loop.add_signal_handler(SIGINT, ...)` replaces the Runner's handler too).
+#[doc(hidden)]
+pub fn __hand_over_sigint() {
+    #[cfg(target_os = "linux")]
+    sigint::hand_over();
+}
+
 /// The task being run on this thread (asyncio `current_task`); `None`
 /// outside a task.
 pub fn current_task() -> Option<TaskRef> {

@@ -8,14 +8,23 @@
 //! writes one byte to a pipe. A watcher thread reads the pipe and acts on
 //! the main task. This module and `task/raw.rs` are the only places with
 //! `unsafe`.
+//!
+//! A program that handles SIGINT itself (ravel-io's `ctrl_c()` or a SIGINT
+//! handler) calls [`hand_over`] first: from then on, for the rest of the
+//! process, `run`'s handler does nothing when called (another handler may
+//! chain to it), `run` installs none, and `finish` leaves the action in
+//! place instead of restoring the old one over the program's (asyncio:
+//! `loop.add_signal_handler(SIGINT, ...)` replaces the Runner's handler).
 
 use crate::task::TaskRef;
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::SeqCst};
 use std::thread::JoinHandle;
 
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
+/// Set for good by [`hand_over`]: the program handles SIGINT itself.
+static HANDED_OVER: AtomicBool = AtomicBool::new(false);
 /// The task Ctrl-C acts on (set right after the handler is installed), and
 /// how many signals have been applied to it.
 static TARGET: Mutex<(Option<TaskRef>, usize)> = Mutex::new((None, 0));
@@ -23,7 +32,15 @@ static TARGET: Mutex<(Option<TaskRef>, usize)> = Mutex::new((None, 0));
 const BYTE_SIGNAL: u8 = 1;
 const BYTE_STOP: u8 = 0;
 
+/// The program handles SIGINT from now on (see the module docs).
+pub(crate) fn hand_over() {
+    HANDED_OVER.store(true, SeqCst);
+}
+
 extern "C" fn on_sigint(_: libc::c_int) {
+    if HANDED_OVER.load(SeqCst) {
+        return;
+    }
     COUNT.fetch_add(1, SeqCst);
     let fd = PIPE_WRITE.load(SeqCst);
     if fd >= 0 {
@@ -48,7 +65,7 @@ impl SigintGuard {
     /// Signals that arrive before [`target`](Self::target) names the main
     /// task are applied to it then.
     pub(crate) fn install() -> Option<SigintGuard> {
-        if std::thread::current().name() != Some("main") {
+        if std::thread::current().name() != Some("main") || HANDED_OVER.load(SeqCst) {
             return None;
         }
         // SAFETY: an all-zero `sigaction` is a valid (empty) value.
@@ -114,8 +131,10 @@ impl SigintGuard {
     }
 
     fn restore(&mut self) -> usize {
-        // SAFETY: restoring the action saved by `install`.
-        unsafe { libc::sigaction(libc::SIGINT, &self.old, std::ptr::null_mut()) };
+        if !HANDED_OVER.load(SeqCst) {
+            // SAFETY: restoring the action saved by `install`.
+            unsafe { libc::sigaction(libc::SIGINT, &self.old, std::ptr::null_mut()) };
+        }
         PIPE_WRITE.store(-1, SeqCst);
         let stop = BYTE_STOP;
         // SAFETY: writing one byte from a live local to our own pipe.
