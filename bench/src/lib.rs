@@ -25,6 +25,7 @@ use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+pub mod net;
 pub mod workloads;
 
 pub use workloads::{workloads, Class, Outcome, Prepared, Sizes, Workload};

@@ -33,6 +33,15 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+/// Whether a read or write of `n` bytes out of `len` proved the socket
+/// drained in its direction: a short transfer on a stream socket (Linux,
+/// macOS) means the receive buffer is empty or the send buffer full, so
+/// the readiness is cleared without a `WouldBlock` syscall
+/// (`AsyncFd::io_clearing`).
+pub(crate) fn short(n: usize, len: usize) -> bool {
+    n > 0 && n < len
+}
+
 /// The listen backlog of [`TcpListener::bind`] (asyncio uses 100, Tokio
 /// and std 128/1024; this is Tokio's).
 pub const DEFAULT_BACKLOG: u32 = 1024;
@@ -120,7 +129,8 @@ impl TcpStream {
             // recv(2) of 0 bytes says EAGAIN on an idle socket: it would wait.
             return Ok(0);
         }
-        self.fd.io(Direction::Read, |s| (&*s).read(buf)).await
+        let len = buf.len();
+        self.fd.io_clearing(Direction::Read, |s| (&*s).read(buf).map(|n| (n, short(n, len)))).await
     }
 
     /// Reads without consuming: the bytes stay for the next read.
@@ -152,12 +162,13 @@ impl TcpStream {
     /// Writes some of `buf`, waiting until the socket accepts at least one
     /// byte; returns how many it took. Cancelled, it has written nothing.
     pub async fn write(&self, buf: &[u8]) -> ravel::Result<usize> {
-        self.fd.io(Direction::Write, |s| (&*s).write(buf)).await
+        self.fd.io_clearing(Direction::Write, |s| (&*s).write(buf).map(|n| (n, short(n, buf.len())))).await
     }
 
     /// Writes from several buffers in one syscall (`writev`).
     pub async fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> ravel::Result<usize> {
-        self.fd.io(Direction::Write, |s| (&*s).write_vectored(bufs)).await
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.fd.io_clearing(Direction::Write, |s| (&*s).write_vectored(bufs).map(|n| (n, short(n, len)))).await
     }
 
     /// Writes all of `buf`. Cancelled, a prefix may be written (module docs).
@@ -202,17 +213,19 @@ impl TcpStream {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        self.fd.poll_io(cx, Direction::Read, |s| (&*s).read(buf))
+        let len = buf.len();
+        self.fd.poll_io_clearing(cx, Direction::Read, |s| (&*s).read(buf).map(|n| (n, short(n, len))))
     }
 
     /// Polls a write (see [`poll_read`](Self::poll_read)).
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.fd.poll_io(cx, Direction::Write, |s| (&*s).write(buf))
+        self.fd.poll_io_clearing(cx, Direction::Write, |s| (&*s).write(buf).map(|n| (n, short(n, buf.len()))))
     }
 
     /// Polls a vectored write (see [`poll_read`](Self::poll_read)).
     pub fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        self.fd.poll_io(cx, Direction::Write, |s| (&*s).write_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.fd.poll_io_clearing(cx, Direction::Write, |s| (&*s).write_vectored(bufs).map(|n| (n, short(n, len))))
     }
 
     /// Polls a read into uninitialised memory (hyper's buffers): `buf` need
@@ -223,7 +236,8 @@ impl TcpStream {
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
         let fd = self.as_raw_fd();
-        self.fd.poll_io(cx, Direction::Read, |_| crate::sys::read_uninit(fd, buf))
+        let len = buf.len();
+        self.fd.poll_io_clearing(cx, Direction::Read, |_| crate::sys::read_uninit(fd, buf).map(|n| (n, short(n, len))))
     }
 
     /// Shuts down the reading, writing or both halves

@@ -79,7 +79,25 @@ const TICK: u64 = 0b100;
 const WAKE_BATCH: usize = 16;
 
 /// The waiter id of the poll-based API's slot.
-pub(crate) const POLL_SLOT: u64 = 0;
+const POLL_SLOT: u64 = 0;
+
+/// A waiting future's entry in a direction's waiter list: its id (`None`
+/// until it first registers) and the tick it last saw before suspending.
+/// A dispatch bumps the tick and then empties the list, so once the tick
+/// has moved the entry is gone (or about to go), and dropping the future
+/// need not take the lock to remove it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct WaitSlot {
+    id: Option<u64>,
+    tick: u64,
+}
+
+impl WaitSlot {
+    /// The single slot of the poll-based API.
+    pub(crate) fn poll_api() -> WaitSlot {
+        WaitSlot { id: Some(POLL_SLOT), tick: 0 }
+    }
+}
 
 /// One direction of I/O on a resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -197,20 +215,24 @@ impl Half {
     }
 
     fn ready(&self, direction: Direction) -> Option<ReadyEvent> {
-        let word = self.word.load(Acquire);
+        Self::ready_in(self.word.load(Acquire), direction)
+    }
+
+    fn ready_in(word: u64, direction: Direction) -> Option<ReadyEvent> {
         (word & (READY | CLOSED) != 0).then_some(ReadyEvent { direction, word })
     }
 
-    /// Registers `waker` under `slot` (allocating an id if `None`). Returns
-    /// the waker a different one displaced from the poll slot, to be woken.
-    fn register(&self, slot: &mut Option<u64>, waker: &Waker) -> Option<Waker> {
+    /// Registers `waker` under `slot` (allocating an id if it has none).
+    /// Returns the waker a different one displaced from the poll slot, to
+    /// be woken.
+    fn register(&self, slot: &mut WaitSlot, waker: &Waker) -> Option<Waker> {
         let mut waiters = self.waiters.lock();
-        let id = match *slot {
+        let id = match slot.id {
             Some(id) => id,
             None => {
                 let id = waiters.next_id;
                 waiters.next_id += 1;
-                *slot = Some(id);
+                slot.id = Some(id);
                 id
             }
         };
@@ -278,13 +300,13 @@ impl ScheduledIo {
     }
 
     /// Ready if `direction` is ready; otherwise registers `cx`'s waker under
-    /// `slot` (its entry stays until an event or [`remove`](Self::remove))
+    /// `slot` (its entry stays until an event or [`forget`](Self::forget))
     /// and returns `Pending`.
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
-        slot: &mut Option<u64>,
+        slot: &mut WaitSlot,
     ) -> Poll<ReadyEvent> {
         let half = self.half(direction);
         if let Some(event) = half.ready(direction) {
@@ -294,9 +316,19 @@ impl ScheduledIo {
             displaced.wake();
         }
         // Re-read after registering (module docs: the hand-off).
-        match half.ready(direction) {
-            Some(event) => Poll::Ready(event),
-            None => Poll::Pending,
+        let word = half.word.load(Acquire);
+        match Half::ready_in(word, direction) {
+            Some(event) => {
+                // Ready after all: the entry would only wake us for nothing.
+                if let Some(id) = slot.id.filter(|&id| id != POLL_SLOT) {
+                    half.remove(id);
+                }
+                Poll::Ready(event)
+            }
+            None => {
+                slot.tick = word >> 2;
+                Poll::Pending
+            }
         }
     }
 
@@ -306,9 +338,15 @@ impl ScheduledIo {
         self.half(event.direction).clear(event);
     }
 
-    /// Removes waiter `id`'s entry in `direction`, if it is still there.
-    pub(crate) fn remove(&self, direction: Direction, id: u64) {
-        self.half(direction).remove(id);
+    /// Removes a dropped future's entry in `direction`, if it may still be
+    /// there: not if an event came since it suspended (that dispatch
+    /// removes it), so the common case takes no lock.
+    pub(crate) fn forget(&self, direction: Direction, slot: &WaitSlot) {
+        let Some(id) = slot.id.filter(|&id| id != POLL_SLOT) else { return };
+        let half = self.half(direction);
+        if half.word.load(Acquire) >> 2 == slot.tick {
+            half.remove(id);
+        }
     }
 }
 
@@ -386,10 +424,10 @@ mod tests {
         io.clear(io.ready(Direction::Read).unwrap());
         let (a, b) = (Arc::new(Count::default()), Arc::new(Count::default()));
         let (wa, wb) = (Waker::from(a.clone()), Waker::from(b.clone()));
-        let (mut sa, mut sb) = (None, None);
+        let (mut sa, mut sb) = (WaitSlot::default(), WaitSlot::default());
         assert!(io.poll_ready(&mut Context::from_waker(&wa), Direction::Read, &mut sa).is_pending());
         assert!(io.poll_ready(&mut Context::from_waker(&wb), Direction::Read, &mut sb).is_pending());
-        assert_ne!(sa, sb);
+        assert_ne!(sa.id, sb.id);
         io.dispatch(EventBits { writable: true, ..Default::default() });
         assert_eq!((a.0.load(SeqCst), b.0.load(SeqCst)), (0, 0), "a write event wakes no reader");
         io.dispatch(readable());
@@ -402,15 +440,31 @@ mod tests {
         io.clear(io.ready(Direction::Read).unwrap());
         let a = Arc::new(Count::default());
         let wa = Waker::from(a.clone());
-        let mut slot = None;
+        let mut slot = WaitSlot::default();
         for _ in 0..3 {
             assert!(io.poll_ready(&mut Context::from_waker(&wa), Direction::Read, &mut slot).is_pending());
         }
         assert_eq!(io.read.waiters.lock().entries.len(), 1);
-        io.remove(Direction::Read, slot.unwrap());
+        io.forget(Direction::Read, &slot);
         assert!(io.read.waiters.lock().entries.is_empty());
         io.dispatch(readable());
         assert_eq!(a.0.load(SeqCst), 0);
+    }
+
+    #[test]
+    fn a_future_woken_by_an_event_has_no_entry_left_to_forget() {
+        let io = ScheduledIo::new();
+        io.clear(io.ready(Direction::Read).unwrap());
+        let a = Arc::new(Count::default());
+        let wa = Waker::from(a.clone());
+        let mut slot = WaitSlot::default();
+        assert!(io.poll_ready(&mut Context::from_waker(&wa), Direction::Read, &mut slot).is_pending());
+        io.dispatch(readable());
+        assert!(io.read.waiters.lock().entries.is_empty(), "the dispatch removed the entry");
+        assert_eq!(a.0.load(SeqCst), 1);
+        // The tick moved, so forgetting takes no lock and finds nothing.
+        io.forget(Direction::Read, &slot);
+        assert!(io.poll_ready(&mut Context::from_waker(&wa), Direction::Read, &mut slot).is_ready());
     }
 
     #[test]
@@ -419,7 +473,7 @@ mod tests {
         io.clear(io.ready(Direction::Write).unwrap());
         let (a, b) = (Arc::new(Count::default()), Arc::new(Count::default()));
         let (wa, wb) = (Waker::from(a.clone()), Waker::from(b.clone()));
-        let (mut s1, mut s2) = (Some(POLL_SLOT), Some(POLL_SLOT));
+        let (mut s1, mut s2) = (WaitSlot::poll_api(), WaitSlot::poll_api());
         assert!(io.poll_ready(&mut Context::from_waker(&wa), Direction::Write, &mut s1).is_pending());
         assert!(io.poll_ready(&mut Context::from_waker(&wb), Direction::Write, &mut s2).is_pending());
         assert_eq!(a.0.load(SeqCst), 1, "the displaced waker is woken, not lost");
@@ -432,7 +486,7 @@ mod tests {
         let io = ScheduledIo::new();
         io.clear(io.ready(Direction::Read).unwrap());
         let count = Arc::new(Count::default());
-        let mut slots = vec![None; 3 * WAKE_BATCH + 1];
+        let mut slots = vec![WaitSlot::default(); 3 * WAKE_BATCH + 1];
         for slot in &mut slots {
             // Distinct wakers (will_wake compares the data pointer).
             let waker = Waker::from(Arc::new(Forward(count.clone())));
@@ -495,7 +549,7 @@ mod loom_tests {
             io.clear(before);
             let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
             let waker = std::task::Waker::from(flag.clone());
-            let mut slot = None;
+            let mut slot = WaitSlot::default();
             let ready_now = io.poll_ready(&mut Context::from_waker(&waker), Direction::Read, &mut slot).is_ready();
             reactor.join().unwrap();
             // Either the task saw the readiness, or the reactor woke it, or
@@ -514,7 +568,7 @@ mod loom_tests {
                 thread::spawn(move || {
                     let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
                     let waker = std::task::Waker::from(flag.clone());
-                    let mut slot = None;
+                    let mut slot = WaitSlot::default();
                     let ready = io.poll_ready(&mut Context::from_waker(&waker), Direction::Read, &mut slot).is_ready();
                     (ready, flag)
                 })
@@ -526,6 +580,28 @@ mod loom_tests {
                 let (ready, flag) = t.join().unwrap();
                 assert!(ready || flag.0.load(SeqCst), "a waiter was neither ready nor woken");
             }
+        });
+    }
+
+    #[test]
+    fn loom_readiness_forget_vs_dispatch_leaves_no_entry() {
+        // A future polls while an event is dispatched, then is dropped (its
+        // task cancelled): the lock-free skip in `forget` must never leave
+        // its entry behind, whichever way the poll and the dispatch race.
+        loom::model(|| {
+            let io = Arc::new(ScheduledIo::new());
+            io.clear(io.ready(Direction::Read).unwrap());
+            let reactor = {
+                let io = io.clone();
+                thread::spawn(move || io.dispatch(EventBits { readable: true, ..Default::default() }))
+            };
+            let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+            let waker = std::task::Waker::from(flag.clone());
+            let mut slot = WaitSlot::default();
+            let _ = io.poll_ready(&mut Context::from_waker(&waker), Direction::Read, &mut slot);
+            io.forget(Direction::Read, &slot);
+            reactor.join().unwrap();
+            assert!(io.read.waiters.lock().entries.is_empty(), "a dropped waiter's entry was left behind");
         });
     }
 }

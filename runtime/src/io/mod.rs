@@ -15,4 +15,4 @@
 mod async_fd;
 
 pub use crate::driver::scheduled_io::{Direction, ReadyEvent};
-pub use async_fd::{AsyncFd, AsyncIo, Interest, Ready};
+pub use async_fd::{AsyncFd, AsyncIo, Clearing, Interest, IoCall, Plain, Ready};
