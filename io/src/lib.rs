@@ -6,10 +6,15 @@
 //! cooperative budget, and documents what a cancelled call has done.
 //!
 //! * [`net`]: [`TcpListener`], [`TcpStream`], [`TcpSocket`].
+//! * [`net`]: [`UdpSocket`]; [`UnixListener`], [`UnixStream`], [`UnixDatagram`].
+//! * [`compat`]: the `futures-io` and (feature `tokio-io`) Tokio
+//!   `AsyncRead`/`AsyncWrite` traits for the stream sockets.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+pub mod compat;
 pub mod net;
 mod sys;
 
 pub use net::{TcpListener, TcpSocket, TcpStream};
+pub use net::{UdpSocket, UnixDatagram, UnixListener, UnixStream};
