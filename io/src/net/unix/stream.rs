@@ -134,8 +134,12 @@ impl UnixStream {
 
     /// Reads into `buf`, waiting until at least one byte is available;
     /// `Ok(0)` at end of stream (the peer shut down its writing side) or
-    /// for an empty `buf`. Cancelled, it has consumed nothing.
+    /// for an empty `buf` (at once: Linux would make an empty read of a
+    /// Unix socket wait for data). Cancelled, it has consumed nothing.
     pub async fn read(&self, buf: &mut [u8]) -> ravel::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         self.fd.io(Direction::Read, |s| (&*s).read(buf)).await
     }
 
@@ -207,12 +211,18 @@ impl UnixStream {
     /// Polls a read (for poll-based traits; budgeted, not a cancellation
     /// point). One poller per direction.
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
         self.fd.poll_io(cx, Direction::Read, |s| (&*s).read(buf))
     }
 
     /// Polls a read into uninitialised memory: `buf` need not be
     /// initialised; returns how many bytes of it now are.
     pub fn poll_read_uninit(&self, cx: &mut Context<'_>, buf: &mut [MaybeUninit<u8>]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
         let fd = self.as_raw_fd();
         self.fd.poll_io(cx, Direction::Read, |_| crate::sys::read_uninit(fd, buf))
     }
