@@ -9,12 +9,13 @@
 //!     let listener = TcpListener::bind("127.0.0.1:0").await?;
 //!     let mut client = TcpStream::connect(&listener.local_addr()?).await?;
 //!     let (mut server, _) = listener.accept().await?;
-//!     client.write_all(b"request").await?;
+//!     // Called by path: the streams' inherent `write_all` would win.
+//!     AsyncWriteExt::write_all(&mut client, b"request").await?;
 //!     client.close().await?; // shutdown(Write): the server reads end of stream
 //!     let mut got = Vec::new();
 //!     server.read_to_end(&mut got).await?;
 //!     assert_eq!(got, b"request");
-//!     server.write_all(b"reply").await?;
+//!     AsyncWriteExt::write_all(&mut server, b"reply").await?;
 //!     drop(server);
 //!     let mut reply = Vec::new();
 //!     client.read_to_end(&mut reply).await?; // the client still reads after its close

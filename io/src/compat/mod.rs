@@ -16,6 +16,13 @@
 //! writes spend the task's cooperative budget like Ravel's own awaits. One
 //! poller per direction, as the traits assume.
 //!
+//! The sockets' own `read`, `read_exact`, `write` and `write_all` (the
+//! cancellable Ravel awaits) share their names with the extension traits'
+//! (`futures_util::AsyncReadExt`, `tokio::io::AsyncReadExt`), and Rust
+//! picks the inherent method: `stream.read_exact(..)` is Ravel's. To go
+//! through a trait, call it by path (`AsyncReadExt::read_exact(&mut
+//! stream, ..)`) or from generic code, as codecs and adapters do.
+//!
 //! # Cancellation
 //!
 //! A poll method cannot deliver a Ravel cancellation: it can only return
@@ -39,7 +46,7 @@
 //!     let reader = ravel::spawn(async move {
 //!         let mut buf = [0u8; 4];
 //!         // Without `cancellable`, cancel() would not end this wait.
-//!         ravel::cancellable(a.read_exact(&mut buf)).await??;
+//!         ravel::cancellable(AsyncReadExt::read_exact(&mut a, &mut buf)).await??;
 //!         Ok(())
 //!     });
 //!     ravel::yield_now().await?; // the reader is waiting for data
