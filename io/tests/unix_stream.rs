@@ -178,7 +178,7 @@ fn poll_read_write_and_read_uninit() {
         assert_eq!(poll_fn(|cx| a.poll_write_vectored(cx, &bufs)).await?, 3);
         let mut raw = [MaybeUninit::<u8>::uninit(); 8];
         let n = poll_fn(|cx| b.poll_read_uninit(cx, &mut raw)).await?;
-        let got: Vec<u8> = raw[..n].iter().map(|b| initialised(b)).collect();
+        let got: Vec<u8> = raw[..n].iter().map(initialised).collect();
         assert_eq!(got, b"two");
         Ok(())
     });

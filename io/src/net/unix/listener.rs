@@ -130,6 +130,23 @@ impl fmt::Debug for UnixListener {
 }
 
 /// The stream of [`UnixListener::incoming`].
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use ravel_io::net::{UnixListener, UnixStream};
+///
+/// ravel::run(async {
+///     let path = std::env::temp_dir().join(format!("ravel-doc-incoming-{}.sock", std::process::id()));
+///     let _ = std::fs::remove_file(&path);
+///     let listener = UnixListener::bind(&path)?;
+///     let _client = UnixStream::connect(&path).await?;
+///     let accepted = listener.incoming().next().await.expect("never ends")?;
+///     assert!(accepted.peer_addr()?.is_unnamed());
+///     std::fs::remove_file(&path)?;
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct Incoming<'a> {
     listener: &'a UnixListener,

@@ -44,12 +44,44 @@ pub struct OwnedReadHalf {
 /// The writing half of [`UnixStream::into_split`]. Dropping it shuts down
 /// the writing side of the connection (the peer reads end of stream),
 /// unless [`reunite`](OwnedReadHalf::reunite) took it back first.
+///
+/// ```
+/// use ravel_io::net::UnixStream;
+///
+/// ravel::run(async {
+///     let (a, b) = UnixStream::pair()?;
+///     let (_read, write) = a.into_split();
+///     let writer = ravel::spawn(async move { write.write_all(b"from a task").await });
+///     let mut buf = [0u8; 11];
+///     b.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"from a task");
+///     writer.await
+/// })
+/// .unwrap();
+/// ```
 pub struct OwnedWriteHalf {
     stream: Arc<UnixStream>,
     shutdown_on_drop: bool,
 }
 
 /// Two halves that are not of one stream, given back.
+///
+/// ```
+/// use ravel_io::net::UnixStream;
+///
+/// ravel::run(async {
+///     let (a, _) = UnixStream::pair()?;
+///     let (b, _) = UnixStream::pair()?;
+///     let (ra, wa) = a.into_split();
+///     let (rb, wb) = b.into_split();
+///     let err = ra.reunite(wb).unwrap_err();
+///     let (ra, _wb) = (err.0, err.1);
+///     let a = ra.reunite(wa).expect("halves of one stream");
+///     drop((a, rb));
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
 #[derive(Debug)]
 pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
 
