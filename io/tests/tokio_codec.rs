@@ -6,7 +6,7 @@
 
 use futures_util::{SinkExt, StreamExt};
 use ravel_io::net::{TcpListener, TcpStream, UnixStream};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::codec::{Framed, LinesCodec};
 
@@ -98,20 +98,24 @@ fn cancelled_framed_reads_racing_a_line_on_two_workers_lose_nothing() {
     let rt = ravel::Builder::new_multi_thread().worker_threads(2).build().unwrap();
     rt.block_on(ravel::timeout(Duration::from_secs(20), async {
         let (a, b) = UnixStream::pair()?;
-        let mut lines = Some(Framed::new(a, LinesCodec::new()));
+        // The reader task borrows the Framed from this slot and puts it
+        // back, with the line it read, before it ends: a task ending with
+        // its cancellation undelivered drops its value (asyncio's rule), so
+        // nothing may travel back in the task's output.
+        let slot = Arc::new(Mutex::new((Some(Framed::new(a, LinesCodec::new())), None::<String>)));
         for i in 0u32..200 {
             let started = Arc::new(ravel::sync::Event::new());
-            let mut framed = lines.take().unwrap();
             let reader = ravel::spawn({
-                let started = started.clone();
+                let (started, slot) = (started.clone(), slot.clone());
                 async move {
+                    let mut framed = slot.lock().unwrap().0.take().unwrap();
                     started.set();
-                    let got = match ravel::cancellable(framed.next()).await {
-                        Ok(item) => Some(item.unwrap().map_err(std::io::Error::other)?),
-                        Err(e) if e.is_cancelled() => None,
-                        Err(e) => return Err(e),
-                    };
-                    Ok((framed, got))
+                    let result = ravel::cancellable(framed.next()).await;
+                    let mut slot = slot.lock().unwrap();
+                    slot.0 = Some(framed);
+                    let item = result?; // cancelled: nothing was read
+                    slot.1 = Some(item.unwrap().map_err(std::io::Error::other)?);
+                    Ok(())
                 }
             });
             started.wait().await?;
@@ -120,13 +124,21 @@ fn cancelled_framed_reads_racing_a_line_on_two_workers_lose_nothing() {
                 std::hint::spin_loop();
             }
             reader.cancel();
-            let (mut framed, got) = reader.await?;
+            let outcome = reader.await;
+            let (mut framed, got) = {
+                let mut slot = slot.lock().unwrap();
+                (slot.0.take().unwrap(), slot.1.take())
+            };
             let got = match got {
                 Some(line) => line,
-                None => framed.next().await.unwrap().map_err(std::io::Error::other)?,
+                None => {
+                    let e = outcome.expect_err("the read returned nothing, so it was cancelled");
+                    assert!(e.is_cancelled(), "{e:?}");
+                    framed.next().await.unwrap().map_err(std::io::Error::other)?
+                }
             };
             assert_eq!(got, format!("line {i}"));
-            lines = Some(framed);
+            slot.lock().unwrap().0 = Some(framed);
         }
         Ok(())
     }))

@@ -6,7 +6,7 @@
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use ravel_io::net::{TcpListener, TcpStream, UnixStream};
 use std::io::IoSlice;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn run<T: Send + 'static>(body: impl std::future::Future<Output = ravel::Result<T>> + Send + 'static) -> T {
@@ -197,13 +197,17 @@ fn cancellable_trait_reads_racing_a_write_on_two_workers_lose_no_byte() {
         let a = Arc::new(a);
         for i in 0u32..200 {
             let started = Arc::new(ravel::sync::Event::new());
+            // What the read returned, recorded inside the task (a task
+            // ending with its cancellation undelivered drops its value).
+            let taken = Arc::new(Mutex::new(None));
             let reader = ravel::spawn({
-                let (a, started) = (a.clone(), started.clone());
+                let (a, started, taken) = (a.clone(), started.clone(), taken.clone());
                 async move {
                     started.set();
                     let mut buf = [0u8; 4];
                     let n = ravel::cancellable(read_some(&*a, &mut buf)).await??;
-                    Ok(buf[..n].to_vec())
+                    *taken.lock().unwrap() = Some(buf[..n].to_vec());
+                    Ok(())
                 }
             });
             started.wait().await?;
@@ -212,10 +216,15 @@ fn cancellable_trait_reads_racing_a_write_on_two_workers_lose_no_byte() {
                 std::hint::spin_loop();
             }
             reader.cancel();
-            let mut got = match reader.await {
-                Ok(bytes) => bytes,
-                Err(e) if e.is_cancelled() => Vec::new(),
-                Err(e) => return Err(e),
+            let outcome = reader.await;
+            let taken = taken.lock().unwrap().take();
+            let mut got = match taken {
+                Some(bytes) => bytes,
+                None => {
+                    let e = outcome.expect_err("the read returned nothing, so it was cancelled");
+                    assert!(e.is_cancelled(), "{e:?}");
+                    Vec::new()
+                }
             };
             let mut rest = vec![0u8; 4 - got.len()];
             a.read_exact(&mut rest).await?;

@@ -1,7 +1,7 @@
 //! A cancelled UDP receive consumed no datagram: the next receive gets it.
 
 use ravel_io::net::UdpSocket;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn multi_thread() -> ravel::Runtime {
@@ -79,12 +79,21 @@ fn cancel_racing_a_datagram_loses_nothing() {
         let (mut by_cancelled, mut after) = (0, 0);
         for i in 0u32..300 {
             let started = Arc::new(ravel::sync::Event::new());
+            // What the receive returned, recorded inside the task: a task
+            // that ends with its cancellation undelivered ends cancelled
+            // and drops its value (asyncio's rule), so the task's output
+            // cannot tell whether the datagram was taken.
+            let taken = Arc::new(Mutex::new(None));
             let receiver = ravel::spawn({
-                let (b, started) = (b.clone(), started.clone());
+                let (b, started, taken) = (b.clone(), started.clone(), taken.clone());
                 async move {
                     started.set();
                     let mut buf = [0u8; 4];
-                    b.recv_from(&mut buf).await.map(|_| u32::from_be_bytes(buf))
+                    let result = b.recv_from(&mut buf).await;
+                    if result.is_ok() {
+                        *taken.lock().unwrap() = Some(u32::from_be_bytes(buf));
+                    }
+                    result.map(drop)
                 }
             });
             started.wait().await?;
@@ -96,12 +105,15 @@ fn cancel_racing_a_datagram_loses_nothing() {
                 std::hint::spin_loop();
             }
             receiver.cancel();
-            match receiver.await {
-                Ok(got) => {
+            let outcome = receiver.await;
+            let taken = taken.lock().unwrap().take();
+            match taken {
+                Some(got) => {
                     assert_eq!(got, i);
                     by_cancelled += 1;
                 }
-                Err(e) => {
+                None => {
+                    let e = outcome.expect_err("the receive returned nothing, so it was cancelled");
                     assert!(e.is_cancelled(), "{e:?}");
                     let mut buf = [0u8; 4];
                     b.recv_from(&mut buf).await?;

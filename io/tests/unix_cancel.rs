@@ -3,7 +3,7 @@
 
 use ravel_io::net::{UnixDatagram, UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 struct TempPath(PathBuf);
@@ -110,12 +110,19 @@ fn cancel_racing_a_write_loses_no_byte() {
             let (mut by_cancelled, mut after) = (0, 0);
             for i in 0u32..300 {
                 let started = Arc::new(ravel::sync::Event::new());
+                // What the read returned, recorded inside the task (a task
+                // ending with its cancellation undelivered drops its value).
+                let taken = Arc::new(Mutex::new(None));
                 let reader = ravel::spawn({
-                    let (b, started) = (b.clone(), started.clone());
+                    let (b, started, taken) = (b.clone(), started.clone(), taken.clone());
                     async move {
                         started.set();
                         let mut buf = [0u8; 4];
-                        b.read(&mut buf).await.map(|n| buf[..n].to_vec())
+                        let result = b.read(&mut buf).await;
+                        if let Ok(n) = result {
+                            *taken.lock().unwrap() = Some(buf[..n].to_vec());
+                        }
+                        result.map(drop)
                     }
                 });
                 started.wait().await?;
@@ -124,12 +131,15 @@ fn cancel_racing_a_write_loses_no_byte() {
                     std::hint::spin_loop();
                 }
                 reader.cancel();
-                let mut got = match reader.await {
-                    Ok(bytes) => {
+                let outcome = reader.await;
+                let taken = taken.lock().unwrap().take();
+                let mut got = match taken {
+                    Some(bytes) => {
                         by_cancelled += 1;
                         bytes
                     }
-                    Err(e) => {
+                    None => {
+                        let e = outcome.expect_err("the read returned nothing, so it was cancelled");
                         assert!(e.is_cancelled(), "{e:?}");
                         after += 1;
                         Vec::new()
