@@ -6,12 +6,16 @@
 //! cooperative budget, and documents what a cancelled call has done.
 //!
 //! * [`net`]: [`TcpListener`], [`TcpStream`], [`TcpSocket`].
+//! * [`net`]: [`UdpSocket`]; [`UnixListener`], [`UnixStream`], [`UnixDatagram`].
+//! * [`compat`]: the `futures-io` and (feature `tokio-io`) Tokio
+//!   `AsyncRead`/`AsyncWrite` traits for the stream sockets.
 //! * `hyper` (feature `hyper`): hyper's runtime traits on Ravel.
 //! * [`signal`]: [`signal::ctrl_c`], [`signal::signal`], and asyncio's
 //!   `add_signal_handler` (Unix).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+pub mod compat;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 pub mod net;
@@ -19,3 +23,4 @@ pub mod signal;
 mod sys;
 
 pub use net::{TcpListener, TcpSocket, TcpStream};
+pub use net::{UdpSocket, UnixDatagram, UnixListener, UnixStream};

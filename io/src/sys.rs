@@ -1,4 +1,5 @@
-//! The crate's raw syscalls: the only `unsafe` in ravel-io.
+//! The crate's raw syscalls, and its `unsafe` (besides `compat::tokio_io`,
+//! which marks Tokio's `ReadBuf` bytes initialised after a read).
 
 use std::io;
 use std::mem::MaybeUninit;

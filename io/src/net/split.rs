@@ -68,6 +68,15 @@ impl OwnedReadHalf {
         self.stream.poll_read(cx, buf)
     }
 
+    /// [`TcpStream::poll_read_uninit`].
+    pub fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.stream.poll_read_uninit(cx, buf)
+    }
+
     /// The remote address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.stream.peer_addr()
