@@ -225,3 +225,23 @@ fn curl_reuses_a_keep_alive_connection_and_speaks_http2() {
         Ok(())
     });
 }
+
+#[test]
+fn hyper_over_a_unix_stream() {
+    multi(async {
+        let (a, b) = ravel_io::net::UnixStream::pair()?;
+        let server = ravel::spawn(ravel::cancellable(async move {
+            hyper::server::conn::http1::Builder::new()
+                .timer(RavelTimer::new())
+                .serve_connection(b, hyper::service::service_fn(route))
+                .await?;
+            Ok::<_, ravel::Error>(())
+        }));
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(a).await?;
+        ravel::spawn(ravel::cancellable(async move { conn.await.map_err(ravel::Error::from) }));
+        let resp = sender.send_request(get("/")).await?;
+        assert_eq!(resp.into_body().collect().await?.to_bytes(), &b"hello"[..]);
+        drop(sender);
+        server.await
+    });
+}

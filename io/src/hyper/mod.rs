@@ -1,7 +1,7 @@
 //! hyper on Ravel (feature `hyper`).
 //!
 //! * [`hyper::rt::Read`] and [`hyper::rt::Write`] for
-//!   [`TcpStream`](crate::net::TcpStream): reads go straight into the
+//!   [`TcpStream`](crate::net::TcpStream) and [`UnixStream`](crate::net::UnixStream): reads go straight into the
 //!   uninitialised part of hyper's buffer (no zeroing), writes are
 //!   vectored;
 //! * [`RavelTimer`]: hyper's [`Timer`](hyper::rt::Timer), with sleeps that
