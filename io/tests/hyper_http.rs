@@ -242,6 +242,7 @@ fn hyper_over_a_unix_stream() {
         let resp = sender.send_request(get("/")).await?;
         assert_eq!(resp.into_body().collect().await?.to_bytes(), &b"hello"[..]);
         drop(sender);
-        server.await
+        server.await?;
+        Ok(())
     });
 }
