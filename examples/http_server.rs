@@ -103,7 +103,6 @@ fn main() -> ravel::Result<()> {
                         if let Err(e) = watcher.watch(conn.into_owned()).await {
                             eprintln!("connection: {e}");
                         }
-                        Ok::<_, ravel::Error>(())
                     }));
                 }
             })

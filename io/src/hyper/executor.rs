@@ -43,7 +43,7 @@ where
     F::Output: Send + 'static,
 {
     fn execute(&self, future: F) {
-        let task = ravel::cancellable(async move { Ok::<_, ravel::Error>(future.await) });
+        let task = ravel::cancellable(future);
         // Detached: hyper owns the outcome through its own channels.
         match &self.handle {
             Some(handle) => drop(handle.spawn(task)),

@@ -29,6 +29,7 @@
 //! ravel::run(async {
 //!     let listener = TcpListener::bind("127.0.0.1:0").await?;
 //!     let addr = listener.local_addr()?;
+//!     // `cancellable`: hyper's future cannot see a cancellation itself.
 //!     let server = ravel::spawn(ravel::cancellable(async move {
 //!         let (stream, _) = listener.accept().await?;
 //!         let service = hyper::service::service_fn(|_req: Request<hyper::body::Incoming>| async {
@@ -40,10 +41,11 @@
 //!             .await?;
 //!         Ok::<_, ravel::Error>(())
 //!     }));
+//!     // (The task's value is the inner `Result`: `server.await??`.)
 //!
 //!     let stream = TcpStream::connect(&addr).await?;
 //!     let (mut sender, conn) = hyper::client::conn::http1::handshake(stream).await?;
-//!     ravel::spawn(ravel::cancellable(async move { conn.await.map_err(ravel::Error::from) }));
+//!     ravel::spawn(ravel::cancellable(conn));
 //!     let req = Request::get("/").header("host", "x").body(Full::new(Bytes::new()))?;
 //!     let resp = sender.send_request(req).await?;
 //!     assert_eq!(resp.status(), 200);
@@ -51,7 +53,7 @@
 //!     let body = resp.into_body().collect().await?.to_bytes();
 //!     assert_eq!(&body[..], b"hello");
 //!     drop(sender);
-//!     server.await?;
+//!     server.await??;
 //!     # let _ = RavelExecutor::new();
 //!     Ok(())
 //! })
