@@ -10,9 +10,9 @@
 //! [loom]: https://docs.rs/loom
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize};
+pub(crate) use loom::sync::atomic::{fence, AtomicU64, AtomicUsize};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize};
+pub(crate) use std::sync::atomic::{fence, AtomicU64, AtomicUsize};
 
 /// A mutex with `parking_lot`'s infallible `lock()`.
 #[cfg(not(loom))]

@@ -60,15 +60,20 @@
 //! style, one poller per direction by contract): a new waker there replaces
 //! the old one, and the displaced one is woken, so it cannot hang either.
 //!
-//! A waiter registers under the list's lock and then re-reads the word; the
-//! reactor updates the word before it takes the lock. Either the reactor's
-//! lock comes after the waiter's (it finds the entry and wakes it), or
-//! before (the waiter's re-read, after its lock, sees the new word). So no
-//! event falls between a waiter's check and its sleep; the loom model
-//! `loom_readiness_*` checks the word and this hand-off.
+//! A waiter adds its entry under the list's lock, increments the list's
+//! `waiting` count, and then re-reads the word; the reactor updates the
+//! word and then reads `waiting`, taking the lock only if it is not 0 (an
+//! event on a direction nobody waits on, the write side of a busy socket
+//! say, takes no lock). A `SeqCst` fence on each side, between its write
+//! and its read, makes either the reactor see the count (and, under the
+//! lock, the entry: it wakes it) or the waiter's re-read see the new word
+//! (the count changes only under the lock, so `Relaxed` suffices for it).
+//! So no event falls between a waiter's check and its sleep; the loom
+//! models `loom_readiness_*` check the word and this hand-off (loom treats
+//! `SeqCst` accesses as `AcqRel`, so the fences are what it can check).
 
-use crate::shim::{AtomicU64, Mutex};
-use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use crate::shim::{fence, AtomicU64, AtomicUsize, Mutex};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 use std::task::{Context, Poll, Waker};
 
 const READY: u64 = 0b01;
@@ -169,12 +174,19 @@ struct Waiters {
 
 struct Half {
     word: AtomicU64,
+    /// How many entries `waiters` holds, readable without its lock: the
+    /// reactor skips the lock when it is 0 (module docs: the hand-off).
+    waiting: AtomicUsize,
     waiters: Mutex<Waiters>,
 }
 
 impl Half {
     fn new() -> Half {
-        Half { word: AtomicU64::new(READY), waiters: Mutex::new(Waiters { entries: Vec::new(), next_id: 1 }) }
+        Half {
+            word: AtomicU64::new(READY),
+            waiting: AtomicUsize::new(0),
+            waiters: Mutex::new(Waiters { entries: Vec::new(), next_id: 1 }),
+        }
     }
 
     /// Reactor side: records an event (`bits` non-zero) and wakes every waiter.
@@ -187,7 +199,13 @@ impl Half {
                 Err(actual) => word = actual,
             }
         }
-        self.wake_all();
+        // A SeqCst fence between the word's update and the count's read, as
+        // the waiter has one between its count update and its re-read: one
+        // of the two sees the other (module docs: the hand-off).
+        fence(SeqCst);
+        if self.waiting.load(Relaxed) != 0 {
+            self.wake_all();
+        }
     }
 
     fn wake_all(&self) {
@@ -198,6 +216,7 @@ impl Half {
                 let mut waiters = self.waiters.lock();
                 while n < WAKE_BATCH {
                     let Some((_, waker)) = waiters.entries.pop() else { break };
+                    self.waiting.fetch_sub(1, Relaxed);
                     batch[n] = Some(waker);
                     n += 1;
                 }
@@ -244,6 +263,7 @@ impl Half {
             return (id == POLL_SLOT).then_some(old);
         }
         waiters.entries.push((id, waker.clone()));
+        self.waiting.fetch_add(1, Relaxed);
         None
     }
 
@@ -251,6 +271,7 @@ impl Half {
         let mut waiters = self.waiters.lock();
         if let Some(at) = waiters.entries.iter().position(|(i, _)| *i == id) {
             waiters.entries.swap_remove(at);
+            self.waiting.fetch_sub(1, Relaxed);
         }
     }
 
@@ -316,6 +337,7 @@ impl ScheduledIo {
             displaced.wake();
         }
         // Re-read after registering (module docs: the hand-off).
+        fence(SeqCst);
         let word = half.word.load(Acquire);
         match Half::ready_in(word, direction) {
             Some(event) => {
