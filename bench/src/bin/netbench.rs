@@ -3,7 +3,7 @@
 //! in one run. Run it through `bench/net/run.sh` (builds, installs wrk if
 //! missing, and pins: server on CPU 0, load on CPU 1).
 //!
-//!     netbench [--rounds N] [--duration SECS] [--only SUBSTRING] [--runtime NAME] [--out FILE]
+//!     netbench [--rounds N] [--duration SECS] [--only SUBSTRING] [--runtime NAME] [--out FILE] [--append]
 //!
 //! For each case, each round starts every runtime's server in turn (the
 //! order rotates every round, so no runtime always goes first), warms it
@@ -140,6 +140,7 @@ struct Args {
     only: Option<String>,
     runtime: Option<String>,
     out: String,
+    append: bool,
     bin_dir: std::path::PathBuf,
 }
 
@@ -149,6 +150,7 @@ fn parse_args() -> Args {
         duration: Duration::from_secs(5),
         only: None,
         runtime: None,
+        append: false,
         out: "target/net-results.jsonl".into(),
         bin_dir: std::env::current_exe().unwrap().parent().unwrap().to_path_buf(),
     };
@@ -159,6 +161,7 @@ fn parse_args() -> Args {
             "--duration" => args.duration = Duration::from_secs_f64(it.next().unwrap().parse().unwrap()),
             "--only" => args.only = it.next(),
             "--runtime" => args.runtime = it.next(),
+            "--append" => args.append = true,
             "--out" => args.out = it.next().unwrap(),
             other => panic!("unknown argument {other}"),
         }
@@ -363,7 +366,7 @@ fn main() {
     pin_to_cpu(1);
     let lua = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("net/pipeline.lua");
     let lua = lua.to_str().unwrap().to_string();
-    let mut out = std::fs::OpenOptions::new().create(true).append(true).open(&args.out).unwrap();
+    let mut out = std::fs::OpenOptions::new().create(true).write(true).truncate(!args.append).append(args.append).open(&args.out).unwrap();
     let mut rows: Vec<Row> = Vec::new();
     for case in cases() {
         if let Some(only) = &args.only {

@@ -102,21 +102,31 @@ fn oversubscribed(group: &Group, cores: usize) -> bool {
     group.workers > cores
 }
 
-fn draw_chart(rows: &[&Row], path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+/// One bar of the chart: a label, a lower-is-better ratio, its target.
+struct Bar {
+    label: String,
+    ratio: f64,
+    target: f64,
+}
+
+fn draw_chart(rows: &[Bar], path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let n = rows.len() as i32;
     let height = 90 + 17 * rows.len() as u32;
-    let root = SVGBackend::new(path, (960, height)).into_drawing_area();
+    let root = SVGBackend::new(path, (1100, height)).into_drawing_area();
     root.fill(&WHITE)?;
-    let ratios: Vec<f64> = rows.iter().filter_map(|r| r.ratio()).collect();
+    let ratios: Vec<f64> = rows.iter().map(|r| r.ratio).filter(|r| r.is_finite()).collect();
     let lo = ratios.iter().copied().fold(1.0f64, f64::min).min(0.5) * 0.8;
     let hi = ratios.iter().copied().fold(1.0f64, f64::max).max(2.0) * 1.25;
     let mut chart = ChartBuilder::on(&root)
-        .caption("Ravel / Tokio median time (log scale; < 1 = Ravel faster)", ("sans-serif", 18))
+        .caption(
+            "Ravel / Tokio: scheduler median time, and network CPU per request, req/s and latency (log scale; < 1 = Ravel better)",
+            ("sans-serif", 15),
+        )
         .margin(12)
         .x_label_area_size(36)
-        .y_label_area_size(330)
+        .y_label_area_size(470)
         .build_cartesian_2d((lo..hi).log_scale(), (0..n).into_segmented())?;
-    let labels: Vec<String> = rows.iter().map(|r| format!("{}/{}", r.group.name, r.name)).collect();
+    let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
     chart
         .configure_mesh()
         .disable_y_mesh()
@@ -125,13 +135,16 @@ fn draw_chart(rows: &[&Row], path: &Path) -> Result<(), Box<dyn std::error::Erro
             SegmentValue::CenterOf(i) if (0..n).contains(i) => labels[(n - 1 - i) as usize].clone(),
             _ => String::new(),
         })
-        .x_desc("ratio Ravel/Tokio")
+        .x_desc("ratio Ravel/other (lower is better)")
         .x_label_formatter(&|x| format!("{x:.2}"))
         .label_style(("sans-serif", 12))
         .draw()?;
     chart.draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
-        let ratio = r.ratio()?;
-        let color = if ratio <= r.target.unwrap_or(1.0) { RGBColor(46, 139, 87) } else { RGBColor(205, 62, 62) };
+        let ratio = r.ratio;
+        if !ratio.is_finite() {
+            return None;
+        }
+        let color = if ratio <= r.target { RGBColor(46, 139, 87) } else { RGBColor(205, 62, 62) };
         // Row 0 at the top.
         let i = n - 1 - i as i32;
         let mut bar =
@@ -182,8 +195,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let docs = root.join("docs");
     fs::create_dir_all(&docs)?;
-    let charted: Vec<&Row> = rows.iter().filter(|r| r.ratio().is_some()).collect();
-    draw_chart(&charted, &docs.join("benchmarks.svg"))?;
+    let net = fs::read_to_string(target.join("net-results.jsonl")).ok().map(|s| ravel_bench::net::report::parse(&s));
+    let mut bars: Vec<Bar> = rows
+        .iter()
+        .filter_map(|r| {
+            Some(Bar { label: format!("{}/{}", r.group.name, r.name), ratio: r.ratio()?, target: r.target.unwrap_or(1.0) })
+        })
+        .collect();
+    if let Some(net) = &net {
+        bars.extend(
+            ravel_bench::net::report::targets(net)
+                .into_iter()
+                .map(|t| Bar { label: format!("net/{}", t.label), ratio: t.ratio, target: t.target }),
+        );
+    }
+    draw_chart(&bars, &docs.join("benchmarks.svg"))?;
 
     let mut md = String::new();
     writeln!(md, "# Ravel vs Tokio benchmarks\n")?;
@@ -333,6 +359,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )?;
             }
             writeln!(md)?;
+        }
+    }
+
+    writeln!(md, "## Network: servers under a real load generator\n")?;
+    match &net {
+        None => writeln!(md, "Not measured yet: run `bash bench/net/run.sh` (writes `target/net-results.jsonl`).\n")?,
+        Some(net) => {
+            writeln!(
+                md,
+                "`bash bench/net/run.sh` (`netbench`: each case's servers in turn, order rotated every round; server \
+                 pinned to CPU 0 with `taskset`, wrk or this crate's mio clients pinned to CPU 1). Ravel runs 1 \
+                 worker; Tokio runs `multi_thread(1)` (`tokio-mt`) and `current_thread` (`tokio-ct`); `mio` is the \
+                 same minimal responder on raw mio, one thread, no runtime (the ceiling). **Server CPU per \
+                 operation** (user+system of the server process over the measured interval, from `/proc/<pid>/stat`, \
+                 divided by requests, round trips or connections) is the deciding figure: req/s of a fast server \
+                 measures wrk. Latency: wrk's p99 for plain keep-alive runs; for pipelined runs, p99 per 16-request \
+                 batch from `net::client::pipelined` in a second 2 s pass (wrk's own figures apply a per-response \
+                 correction to per-batch samples); per round trip for echo; per connection for churn. Idle shows \
+                 which side was saturated; a round with steal > 5 % is measured again.\n"
+            )?;
+            writeln!(md, "{}", ravel_bench::net::report::section(net))?;
         }
     }
 

@@ -3,6 +3,7 @@
 //! runtime differs), the canned response, and the echo/churn clients.
 
 pub mod client;
+pub mod report;
 
 /// The minimal responder's answer to every request (the TechEmpower
 /// plaintext body).

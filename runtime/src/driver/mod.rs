@@ -114,7 +114,8 @@ impl Driver {
     /// Frees released resources; only the reactor-lock holder calls this,
     /// between turns (see [`io`]).
     fn free_released(&self, _reactor: &Reactor) {
-        if self.has_released.swap(false, SeqCst) {
+        // A plain load first: parks and maintenance call this constantly.
+        if self.has_released.load(SeqCst) && self.has_released.swap(false, SeqCst) {
             let freed = std::mem::take(&mut *self.released.lock());
             drop(freed);
         }
