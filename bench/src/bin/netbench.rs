@@ -366,7 +366,13 @@ fn main() {
     pin_to_cpu(1);
     let lua = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("net/pipeline.lua");
     let lua = lua.to_str().unwrap().to_string();
-    let mut out = std::fs::OpenOptions::new().create(true).write(true).truncate(!args.append).append(args.append).open(&args.out).unwrap();
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(!args.append)
+        .append(args.append)
+        .open(&args.out)
+        .unwrap();
     let mut rows: Vec<Row> = Vec::new();
     for case in cases() {
         if let Some(only) = &args.only {

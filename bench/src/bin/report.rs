@@ -199,15 +199,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut bars: Vec<Bar> = rows
         .iter()
         .filter_map(|r| {
-            Some(Bar { label: format!("{}/{}", r.group.name, r.name), ratio: r.ratio()?, target: r.target.unwrap_or(1.0) })
+            Some(Bar {
+                label: format!("{}/{}", r.group.name, r.name),
+                ratio: r.ratio()?,
+                target: r.target.unwrap_or(1.0),
+            })
         })
         .collect();
     if let Some(net) = &net {
-        bars.extend(
-            ravel_bench::net::report::targets(net)
-                .into_iter()
-                .map(|t| Bar { label: format!("net/{}", t.label), ratio: t.ratio, target: t.target }),
-        );
+        bars.extend(ravel_bench::net::report::targets(net).into_iter().map(|t| Bar {
+            label: format!("net/{}", t.label),
+            ratio: t.ratio,
+            target: t.target,
+        }));
     }
     draw_chart(&bars, &docs.join("benchmarks.svg"))?;
 

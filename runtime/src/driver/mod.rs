@@ -101,7 +101,7 @@ impl Driver {
         })
     }
 
-    fn has_io_sources(&self) -> bool {
+    pub(crate) fn has_io_sources(&self) -> bool {
         self.io_sources.load(SeqCst) != 0
     }
 

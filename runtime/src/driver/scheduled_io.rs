@@ -189,8 +189,9 @@ impl Half {
         }
     }
 
-    /// Reactor side: records an event (`bits` non-zero) and wakes every waiter.
-    fn deliver(&self, bits: u64) {
+    /// Reactor side: records an event (`bits` non-zero) in the word. The
+    /// caller then fences and wakes the waiters ([`ScheduledIo::dispatch`]).
+    fn record(&self, bits: u64) {
         let mut word = self.word.load(Acquire);
         loop {
             let new = (word.wrapping_add(TICK)) | bits;
@@ -199,10 +200,11 @@ impl Half {
                 Err(actual) => word = actual,
             }
         }
-        // A SeqCst fence between the word's update and the count's read, as
-        // the waiter has one between its count update and its re-read: one
-        // of the two sees the other (module docs: the hand-off).
-        fence(SeqCst);
+    }
+
+    /// After [`record`](Self::record) and the fence: wakes the waiters, if
+    /// the count says there are any.
+    fn wake_if_waiting(&self) {
         if self.waiting.load(Relaxed) != 0 {
             self.wake_all();
         }
@@ -306,12 +308,23 @@ impl ScheduledIo {
     /// Reactor side: records one event and wakes the waiters it concerns.
     pub(crate) fn dispatch(&self, event: EventBits) {
         let read = EventBits::bits(event.readable, event.read_closed, event.error);
-        if read != 0 {
-            self.read.deliver(read);
-        }
         let write = EventBits::bits(event.writable, event.write_closed, event.error);
+        if read != 0 {
+            self.read.record(read);
+        }
         if write != 0 {
-            self.write.deliver(write);
+            self.write.record(write);
+        }
+        // One SeqCst fence for both directions, between the words' updates
+        // and the counts' reads; each waiter has one between its count
+        // update and its re-read: one of the two sees the other (module
+        // docs: the hand-off).
+        fence(SeqCst);
+        if read != 0 {
+            self.read.wake_if_waiting();
+        }
+        if write != 0 {
+            self.write.wake_if_waiting();
         }
     }
 

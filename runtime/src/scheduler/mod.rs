@@ -140,7 +140,16 @@ impl Shared {
 
     /// Whether a searching worker may keep spinning: while at most half the
     /// workers (rounded up) search.
+    ///
+    /// A lone worker with I/O sources registered does not spin: nobody can
+    /// fill a queue for it to steal from, and the readiness events it is
+    /// waiting for are only seen once it parks in the reactor (whose poll
+    /// returns at once when events are pending), so spinning only delays
+    /// them and burns the CPU a server is measured by.
     pub(crate) fn may_spin(&self) -> bool {
+        if self.num_workers() == 1 && self.driver.has_io_sources() {
+            return false;
+        }
         2 * self.num_searching.load(SeqCst) <= self.num_workers() + 1
     }
 
