@@ -6,10 +6,16 @@
 //! cooperative budget, and documents what a cancelled call has done.
 //!
 //! * [`net`]: [`TcpListener`], [`TcpStream`], [`TcpSocket`].
+//! * [`streams`]: [`StreamReader`], [`StreamWriter`], [`open_connection`].
+//! * [`server`]: [`start_server`], [`Server`].
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 pub mod net;
+pub mod server;
+pub mod streams;
 mod sys;
 
 pub use net::{TcpListener, TcpSocket, TcpStream};
+pub use server::{start_server, start_server_with, start_unix_server, start_unix_server_with, Server, ServerConfig};
+pub use streams::{open_connection, open_unix_connection, StreamReader, StreamWriter};

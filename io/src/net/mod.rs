@@ -10,5 +10,6 @@ mod split;
 pub mod tcp;
 
 pub use addr::ToSocketAddrs;
+pub(crate) use addr::resolve;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp::{Incoming, TcpListener, TcpSocket, TcpStream};
