@@ -372,6 +372,7 @@ impl Server {
         let listeners = {
             let mut st = lock(&self.inner.state);
             if st.closed {
+                drop(st); // the message formats `self`, which locks
                 return Err(Error::invalid_state(format!("server {self:?} is closed")));
             }
             if st.serving {
@@ -489,13 +490,16 @@ impl Server {
     pub async fn serve_forever(&self) -> Result<()> {
         let wake = {
             let mut st = lock(&self.inner.state);
-            if st.forever.is_some() {
-                return Err(Error::invalid_state(format!(
-                    "server {self:?} is already being awaited on serve_forever()"
-                )));
-            }
-            if st.closed {
-                return Err(Error::invalid_state(format!("server {self:?} is closed")));
+            let refused = if st.forever.is_some() {
+                Some("is already being awaited on serve_forever()")
+            } else if st.closed {
+                Some("is closed")
+            } else {
+                None
+            };
+            if let Some(why) = refused {
+                drop(st); // the message formats `self`, which locks
+                return Err(Error::invalid_state(format!("server {self:?} {why}")));
             }
             let ev = Event::new();
             st.forever = Some(ev.clone());
