@@ -7,6 +7,14 @@
 //! [`Server::wait_closed`] returns once the server is closed and every
 //! connection has been closed.
 //!
+//! # The connection lives as long as its writer
+//!
+//! Dropping the [`StreamWriter`] closes the connection (asyncio closes an
+//! unreferenced writer too). A handler written `|reader, _writer| async
+//! move { ... }` that never names `_writer` inside the `async move` block
+//! does not capture it: the writer is dropped when the closure returns,
+//! before the handler runs. Bind it inside (`let _writer = writer;`).
+//!
 //! # Errors of handlers
 //!
 //! A handler's task is detached: a handler that returns an error (or

@@ -106,6 +106,13 @@ pub(crate) struct ReaderState {
 }
 
 impl ReaderState {
+    /// A waiting read is over: forget its waker (a waker keeps its task
+    /// alive).
+    pub(crate) fn end_wait(&mut self) {
+        self.waiting = false;
+        self.waker = None;
+    }
+
     pub(crate) fn notify(&mut self) -> Option<Waker> {
         self.generation += 1;
         self.waker.take()

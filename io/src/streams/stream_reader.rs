@@ -547,7 +547,7 @@ impl Future for WaitForData<'_> {
 
 impl Drop for WaitForData<'_> {
     fn drop(&mut self) {
-        self.shared.reader().waiting = false;
+        self.shared.reader().end_wait();
     }
 }
 
