@@ -259,47 +259,55 @@ impl Listener {
 ///
 /// Stop accepting, let the handlers in flight finish, and cut the rest off
 /// at a deadline: [`close`](Self::close), then [`wait_closed`](Self::wait_closed)
-/// under a timeout scope, then [`abort_clients`](Self::abort_clients).
-/// Here the server runs in a `TaskGroup` beside the task that decides when
-/// to stop:
+/// under a timeout scope, then [`abort_clients`](Self::abort_clients) (a
+/// handler's read then sees EOF and its `drain` fails, so it ends). Here
+/// the shutdown is a task in the application's `TaskGroup`, so the scope
+/// ends only once the server is down:
 ///
 /// ```
 /// use ravel::{sync::Event, TaskGroup};
+/// use ravel_io::streams::open_connection;
 /// use std::time::Duration;
 ///
 /// ravel::run(async {
 ///     let server = ravel_io::start_server(
 ///         |reader, writer| async move {
-///             // A slow handler: it waits for its client forever.
-///             let _ = reader.read_to_end().await;
-///             drop(writer);
-///             Ok(())
+///             loop {
+///                 let line = reader.readline().await?; // b"" at EOF, or once aborted
+///                 if line.is_empty() {
+///                     return Ok(());
+///                 }
+///                 writer.write(&line.to_ascii_uppercase())?;
+///                 writer.drain().await?;
+///             }
 ///         },
 ///         "127.0.0.1:0",
 ///     )
 ///     .await?;
 ///     let addr = server.sockets()[0].as_inet().unwrap();
-///     let (_r, _w) = ravel_io::streams::open_connection(&addr).await?; // a silent client
+///     let (_silent_r, _silent_w) = open_connection(&addr).await?; // connects, never speaks
 ///     let stop = Event::new();
-///     stop.set(); // say, from a signal handler
 ///     TaskGroup::run(|tg| {
-///         let server = server.clone();
+///         let (server, stop) = (server.clone(), stop.clone());
 ///         async move {
-///             let serving = tg.spawn({
-///                 let server = server.clone();
-///                 async move { server.serve_forever().await.or_else(|e| if e.is_cancelled() { Ok(()) } else { Err(e) }) }
-///             })?;
-///             stop.wait().await?;
-///             server.close(); // stop accepting; serve_forever ends
-///             match ravel::timeout(Duration::from_millis(100), server.wait_closed()).await {
-///                 Ok(()) => {}
-///                 Err(e) if e.is_timeout() => {
-///                     server.abort_clients(); // the deadline: cut the rest off
-///                     server.wait_closed().await?;
+///             let s = server.clone();
+///             let st = stop.clone();
+///             tg.spawn(async move {
+///                 st.wait().await?; // say, set by a signal handler
+///                 s.close(); // stop accepting
+///                 match ravel::timeout(Duration::from_millis(100), s.wait_closed()).await {
+///                     Err(e) if e.is_timeout() => {
+///                         s.abort_clients(); // the deadline: cut the rest off
+///                         s.wait_closed().await
+///                     }
+///                     other => other,
 ///                 }
-///                 Err(e) => return Err(e),
-///             }
-///             drop(serving);
+///             })?;
+///             // The application's own work, then the order to stop.
+///             let (reader, writer) = open_connection(&addr).await?;
+///             writer.write(b"hi\n")?;
+///             assert_eq!(reader.readline().await?, b"HI\n");
+///             stop.set();
 ///             Ok(())
 ///         }
 ///     })
@@ -394,10 +402,10 @@ impl Server {
                 Ok(a) => format!("ravel_io::Server {a} accept"),
                 Err(_) => "ravel_io::Server accept".to_string(),
             };
-            let task = ravel::task::Builder::new().name(name).eager_start(false).spawn_on(
-                &self.inner.handle,
-                accept_loop(self.inner.clone(), listener),
-            );
+            let task = ravel::task::Builder::new()
+                .name(name)
+                .eager_start(false)
+                .spawn_on(&self.inner.handle, accept_loop(self.inner.clone(), listener));
             let task_ref = task.as_task_ref().clone();
             drop(task);
             let mut st = lock(&self.inner.state);

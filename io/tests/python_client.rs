@@ -37,7 +37,12 @@ fn cpython_asyncio_client_against_start_server() {
         .await?;
         let port = server.sockets()[0].as_inet().unwrap().port();
         let out = ravel::to_thread(move || {
-            Command::new("python3").arg(script).arg("127.0.0.1").arg(port.to_string()).output().map_err(ravel::Error::from)
+            Command::new("python3")
+                .arg(script)
+                .arg("127.0.0.1")
+                .arg(port.to_string())
+                .output()
+                .map_err(ravel::Error::from)
         })
         .await?;
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -11,11 +11,14 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// The rest of the request, or the error kind and the bytes read first.
+type Outcome = Result<Vec<u8>, (Option<io::ErrorKind>, Vec<u8>)>;
+
 #[test]
 fn client_reset_gives_the_handler_connection_reset() {
     let rt = common::multi_thread();
     common::block(&rt, async {
-        let outcomes: Arc<Mutex<Vec<Result<Vec<u8>, (Option<io::ErrorKind>, Vec<u8>)>>>> = Arc::default();
+        let outcomes: Arc<Mutex<Vec<Outcome>>> = Arc::default();
         let got_partial = Event::new();
         let (out, partial) = (outcomes.clone(), got_partial.clone());
         let server = start_server(

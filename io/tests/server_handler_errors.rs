@@ -18,7 +18,11 @@ fn runtime_with_hook() -> (ravel::Runtime, Reports) {
     let rt = ravel::Builder::new_multi_thread()
         .worker_threads(2)
         .unhandled_error_hook(move |report| {
-            r.lock().unwrap().push((report.task_name().to_string(), report.error().to_string(), report.error().is_panic()))
+            r.lock().unwrap().push((
+                report.task_name().to_string(),
+                report.error().to_string(),
+                report.error().is_panic(),
+            ))
         })
         .build()
         .unwrap();

@@ -54,7 +54,10 @@ fn n18_start_server_open_connection_echo() {
 /// A handler that signals `connected`, then reads to EOF and returns.
 fn until_eof_handler(
     connected: Event,
-) -> impl Fn(ravel_io::StreamReader, StreamWriter) -> std::pin::Pin<Box<dyn std::future::Future<Output = ravel::Result<()>> + Send>>
+) -> impl Fn(
+    ravel_io::StreamReader,
+    StreamWriter,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ravel::Result<()>> + Send>>
        + Send
        + Sync
        + 'static {

@@ -5,8 +5,8 @@
 mod common;
 
 use ravel::sync::Event;
-use ravel_io::streams::open_connection;
 use ravel_io::start_server;
+use ravel_io::streams::open_connection;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -20,7 +20,8 @@ async fn connected() -> ravel::Result<(Arc<StreamReader>, ravel_io::StreamWriter
     Ok((Arc::new(reader), writer, peer))
 }
 
-type ReadFn = fn(Arc<StreamReader>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ravel::Result<Vec<u8>>> + Send>>;
+type ReadFn =
+    fn(Arc<StreamReader>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ravel::Result<Vec<u8>>> + Send>>;
 
 /// Each read method: start it, let it pull `abc` from the socket into the
 /// buffer, cancel it, check the buffer, then finish the read.

@@ -154,13 +154,16 @@ fn assert_line_too_long(e: &ravel::Error, message: &str) {
     assert_eq!(e.io_error().unwrap().to_string(), message);
 }
 
+/// One N05 row: limit, chunks fed, EOF fed, message, buffer after.
+type Row = (usize, &'static [&'static [u8]], bool, &'static str, &'static [u8]);
+
 /// N05: readline over the limit: the error (asyncio `ValueError`, here an
 /// `InvalidData` I/O error) and what is left in the buffer.
 #[test]
 fn n05_readline_over_limit_leaves_buffer() {
     let rt = current_thread();
     block(&rt, async {
-        let rows: &[(usize, &[&[u8]], bool, &str, &[u8])] = &[
+        let rows: &[Row] = &[
             (3, &[b"li", b"ne1\nline2\n"], false, FOUND, b"line2\n"),
             (3, &[b"li", b"ne1", b"li"], false, NOT_FOUND, b""),
             (7, &[b"chunk1", b"chunk2", b"chunk3\n"], true, FOUND, b""),
@@ -470,10 +473,7 @@ fn second_concurrent_reader_is_an_error() {
         tick().await?;
         let e = r.readline().await.unwrap_err();
         assert!(e.is_invalid_state(), "{e}");
-        assert_eq!(
-            e.to_string(),
-            "readuntil() called while another coroutine is already waiting for incoming data"
-        );
+        assert_eq!(e.to_string(), "readuntil() called while another coroutine is already waiting for incoming data");
         r.feed_data(b"ok");
         assert_eq!(t.await?, b"ok");
         Ok(())

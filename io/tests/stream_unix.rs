@@ -3,8 +3,8 @@
 
 mod common;
 
-use ravel_io::streams::open_unix_connection;
 use ravel_io::start_unix_server;
+use ravel_io::streams::open_unix_connection;
 use std::path::PathBuf;
 use std::time::Duration;
 

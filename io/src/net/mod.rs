@@ -9,7 +9,7 @@ mod addr;
 mod split;
 pub mod tcp;
 
-pub use addr::ToSocketAddrs;
 pub(crate) use addr::resolve;
+pub use addr::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp::{Incoming, TcpListener, TcpSocket, TcpStream};

@@ -29,7 +29,7 @@ use std::sync::Arc;
 ///     )
 ///     .await?;
 ///     let addr = server.sockets()[0].as_inet().unwrap();
-///     let (reader, writer) = open_connection(addr).await?;
+///     let (reader, writer) = open_connection(&addr).await?;
 ///     writer.write(b"hello\n")?;
 ///     assert_eq!(reader.readline().await?, b"HELLO\n");
 ///     server.close();

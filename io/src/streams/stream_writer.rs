@@ -36,7 +36,7 @@ use std::sync::Arc;
 /// ravel::run(async {
 ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
 ///     let addr = listener.local_addr()?;
-///     let (reader, writer) = open_connection(addr).await?;
+///     let (reader, writer) = open_connection(&addr).await?;
 ///     let (peer, _) = listener.accept().await?;
 ///     writer.write(b"hello ")?;
 ///     writer.writelines([&b"wor"[..], b"ld"])?;
@@ -172,7 +172,9 @@ impl StreamWriter {
         let high = high.unwrap_or_else(|| low.map_or(64 * 1024, |l| l.saturating_mul(4)));
         let low = low.unwrap_or(high / 4);
         if low > high {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("high ({high}) must be >= low ({low})")).into());
+            return Err(
+                io::Error::new(io::ErrorKind::InvalidInput, format!("high ({high}) must be >= low ({low})")).into()
+            );
         }
         let resumed = self.shared.writer().set_limits(high, low);
         if let Some(ev) = resumed {
