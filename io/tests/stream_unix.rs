@@ -53,3 +53,55 @@ fn unix_server_echo_half_close_and_cleanup() {
     });
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A Unix connect to a listener whose backlog is full does not block the
+/// worker: on a single-threaded runtime, clients wait (cancellably) while
+/// the server, not yet accepting, starts serving a little later; then all
+/// are served. (Run on a thread with a deadline, so a blocking connect
+/// fails the test instead of hanging it.)
+#[test]
+fn unix_connect_with_full_backlog_does_not_block_the_worker() {
+    let dir = temp_dir("backlog");
+    let path = dir.join("b.sock");
+    let p = path.clone();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = common::current_thread();
+        let result = rt.block_on(async move {
+            let config = ravel_io::ServerConfig { backlog: 1, start_serving: false, ..Default::default() };
+            let server = ravel_io::start_unix_server_with(
+                |reader, writer| async move {
+                    let data = reader.read(100).await?;
+                    writer.write(&data)?;
+                    writer.close();
+                    writer.wait_closed().await
+                },
+                &p,
+                config,
+            )
+            .await?;
+            let clients: Vec<_> = (0..6u8)
+                .map(|i| {
+                    let p = p.clone();
+                    ravel::spawn(async move {
+                        let (reader, writer) = open_unix_connection(&p).await?;
+                        writer.write(&[i])?;
+                        reader.read_to_end().await
+                    })
+                })
+                .collect();
+            ravel::sleep(Duration::from_millis(100)).await?;
+            server.start_serving()?;
+            let mut replies = Vec::new();
+            for c in clients {
+                replies.push(ravel::timeout(Duration::from_secs(5), c).await?);
+            }
+            server.close();
+            Ok::<_, ravel::Error>(replies)
+        });
+        let _ = done_tx.send(result.map_err(|e| e.to_string()));
+    });
+    let replies = done_rx.recv_timeout(Duration::from_secs(15)).expect("a Unix connect blocked the worker").unwrap();
+    assert_eq!(replies, (0..6u8).map(|i| vec![i]).collect::<Vec<_>>());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

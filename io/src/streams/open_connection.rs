@@ -80,7 +80,9 @@ pub fn from_tcp(stream: TcpStream, limit: usize) -> (StreamReader, StreamWriter)
 /// Connects to the Unix socket at `path` and returns the stream pair
 /// (asyncio `open_unix_connection(path)`).
 ///
-/// A Unix connect completes at once or fails, so this never suspends.
+/// A Unix connect completes at once, unless the listener's backlog is
+/// full: then it retries (a cancellable wait). Cancelled, it has closed
+/// the socket.
 ///
 /// ```
 /// use ravel_io::streams::open_unix_connection;
@@ -121,6 +123,6 @@ pub async fn open_unix_connection_with_limit<P: AsRef<Path>>(
     limit: usize,
 ) -> ravel::Result<(StreamReader, StreamWriter)> {
     assert!(limit > 0, "Limit cannot be <= 0");
-    let transport = UnixTransport::connect(path.as_ref())?;
+    let transport = UnixTransport::connect(path.as_ref()).await?;
     Ok(pair(Shared::new(limit, Some(Arc::new(transport) as Arc<dyn Transport>))))
 }

@@ -118,11 +118,34 @@ impl UnixTransport {
         Ok(UnixTransport { fd: AsyncFd::new(stream)? })
     }
 
-    /// Connects to `path`: a Unix connect completes at once or fails
-    /// (`EAGAIN` when the backlog is full is returned as an error, as
-    /// asyncio's `sock_connect` would retry; callers may retry).
-    pub(crate) fn connect(path: &std::path::Path) -> io::Result<UnixTransport> {
-        UnixTransport::new(UnixStream::connect(path)?)
+    /// Connects to `path` without blocking the worker (asyncio
+    /// `sock_connect`): a Unix connect completes at once unless the
+    /// listener's backlog is full (`EAGAIN`); then it retries every 10 ms.
+    /// Cancelled, the socket is closed.
+    pub(crate) async fn connect(path: &std::path::Path) -> ravel::Result<UnixTransport> {
+        let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+        socket.set_nonblocking(true)?;
+        let addr = socket2::SockAddr::unix(path)?;
+        loop {
+            match socket.connect(&addr) {
+                Ok(()) => break,
+                Err(e) if e.raw_os_error() == Some(libc::EISCONN) => break,
+                Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+                    let fd = AsyncFd::new(socket)?;
+                    fd.ready(Direction::Write).await?;
+                    if let Some(e) = fd.get_ref().take_error()? {
+                        return Err(e.into());
+                    }
+                    let stream = UnixStream::from(std::os::fd::OwnedFd::from(fd.into_inner()));
+                    return Ok(UnixTransport::new(stream)?);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {
+                    ravel::sleep(std::time::Duration::from_millis(10)).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(UnixTransport::new(UnixStream::from(std::os::fd::OwnedFd::from(socket)))?)
     }
 }
 
