@@ -344,10 +344,11 @@ struct State {
     forever: Option<Event>,
 }
 
+/// A tracked connection. The handler's task is not kept: holding a
+/// `TaskRef` would delay the unhandled-error report of a failed handler
+/// until the reference is dropped.
 struct Connection {
     shared: Arc<Shared>,
-    #[allow(dead_code)] // kept for introspection; the task is detached
-    task: Option<TaskRef>,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -559,7 +560,7 @@ fn new_connection(inner: &Arc<Inner>, transport: Arc<dyn Transport>) {
     let peer = transport.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
     let shared = Shared::new(inner.config.limit, Some(transport));
     let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
-    lock(&inner.state).connections.insert(id, Connection { shared: shared.clone(), task: None });
+    lock(&inner.state).connections.insert(id, Connection { shared: shared.clone() });
     let weak: Weak<Inner> = Arc::downgrade(inner);
     shared.set_on_lost(Box::new(move || {
         if let Some(inner) = weak.upgrade() {
@@ -579,9 +580,6 @@ fn new_connection(inner: &Arc<Inner>, transport: Arc<dyn Transport>) {
             result
         },
     );
-    if let Some(c) = lock(&inner.state).connections.get_mut(&id) {
-        c.task = Some(task.as_task_ref().clone());
-    }
     // Detached: a failure is reported through the unhandled-error hook.
     drop(task);
 }

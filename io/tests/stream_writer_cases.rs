@@ -200,3 +200,36 @@ fn peer_and_local_addresses() {
         Ok(())
     });
 }
+
+/// A send error loses the connection the asyncio way (`connection_lost(exc)`
+/// → `reader.set_exception(exc)`): the peer resets, our writes fail in
+/// the flusher, and both `drain` and the reader return that I/O error.
+#[test]
+fn send_error_reaches_drain_and_the_reader() {
+    let rt = multi_thread();
+    block(&rt, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let (reader, writer) = open_connection(&listener.local_addr()?).await?;
+        let (peer, _) = listener.accept().await?;
+        peer.set_linger(Some(Duration::ZERO))?;
+        drop(peer); // RST
+        let chunk = vec![0u8; 256 * 1024];
+        let error = ravel::timeout(Duration::from_secs(5), async {
+            loop {
+                writer.write(&chunk)?;
+                if let Err(e) = writer.drain().await {
+                    return Ok(e);
+                }
+                ravel::yield_now().await?;
+            }
+        })
+        .await?;
+        let kind = error.io_error().map(|e| e.kind());
+        assert!(matches!(kind, Some(io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe)), "{error}");
+        let read_error = reader.read(10).await.unwrap_err();
+        assert_eq!(read_error.io_error().map(|e| e.kind()), kind);
+        assert!(writer.is_closing());
+        assert_eq!(writer.wait_closed().await.unwrap_err().io_error().map(|e| e.kind()), kind);
+        Ok(())
+    });
+}
