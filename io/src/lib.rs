@@ -7,6 +7,9 @@
 //!
 //! * [`net`]: [`TcpListener`], [`TcpStream`], [`TcpSocket`].
 //! * [`net`]: [`UdpSocket`]; [`UnixListener`], [`UnixStream`], [`UnixDatagram`].
+//! * [`streams`]: asyncio's [`StreamReader`], [`StreamWriter`],
+//!   [`open_connection`].
+//! * [`server`]: asyncio's [`start_server`], [`Server`].
 //! * [`compat`]: the `futures-io` and (feature `tokio-io`) Tokio
 //!   `AsyncRead`/`AsyncWrite` traits for the stream sockets.
 //! * `hyper` (feature `hyper`): hyper's runtime traits on Ravel.
@@ -19,8 +22,12 @@ pub mod compat;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 pub mod net;
+pub mod server;
 pub mod signal;
+pub mod streams;
 mod sys;
 
 pub use net::{TcpListener, TcpSocket, TcpStream};
 pub use net::{UdpSocket, UnixDatagram, UnixListener, UnixStream};
+pub use server::{start_server, start_server_with, start_unix_server, start_unix_server_with, Server, ServerConfig};
+pub use streams::{open_connection, open_unix_connection, StreamReader, StreamWriter};

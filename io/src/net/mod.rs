@@ -11,6 +11,7 @@ pub mod tcp;
 pub mod udp;
 pub mod unix;
 
+pub(crate) use addr::resolve;
 pub use addr::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp::{Incoming, TcpListener, TcpSocket, TcpStream};
