@@ -39,24 +39,15 @@ fn status(code: StatusCode) -> Response<Full<Bytes>> {
     response
 }
 
-/// SIGTERM or Ctrl-C, whichever comes first.
-async fn shutdown_signal() -> ravel::Result<&'static str> {
-    let mut term = signal::signal(SignalKind::terminate())?;
-    let ctrl_c = signal::ctrl_c();
-    let first = ravel::sync::Queue::new(2);
-    let (q1, q2) = (first.clone(), first.clone());
-    let a = ravel::spawn(async move {
-        term.recv().await?;
-        q1.put("SIGTERM").await
-    });
-    let b = ravel::spawn(async move {
-        ctrl_c.await?;
-        q2.put("Ctrl-C").await
-    });
-    let which = first.get().await?;
-    a.cancel();
-    b.cancel();
-    Ok(which)
+/// SIGTERM or Ctrl-C, whichever comes first (asyncio's idiom: signal
+/// handlers set an event the main task waits on).
+async fn shutdown_signal() -> ravel::Result<()> {
+    let stop = ravel::sync::Event::new();
+    for kind in [SignalKind::terminate(), SignalKind::interrupt()] {
+        let stop = stop.clone();
+        signal::add_signal_handler(kind, move || stop.set())?;
+    }
+    stop.wait().await
 }
 
 fn main() -> ravel::Result<()> {
@@ -108,8 +99,8 @@ fn main() -> ravel::Result<()> {
             })
         };
 
-        let which = shutdown_signal().await?;
-        println!("{which}: shutting down, deadline {deadline:?}");
+        shutdown_signal().await?;
+        println!("signal: shutting down, deadline {deadline:?}");
         accept.cancel();
         let graceful = accept.await?; // the listener is closed: new connections are refused
         match ravel::timeout(deadline, async {

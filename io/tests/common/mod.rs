@@ -37,7 +37,6 @@ pub async fn pair() -> ravel::Result<(ravel_io::TcpStream, ravel_io::TcpStream)>
     Ok((connect.await?, server))
 }
 
-
 /// A single-threaded runtime: asyncio's one loop, so "after a tick" checks
 /// mean what they mean in CPython.
 pub fn current_thread() -> ravel::Runtime {
