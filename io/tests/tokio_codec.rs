@@ -9,10 +9,8 @@ use ravel_io::net::{TcpListener, TcpStream, UnixStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::codec::{Framed, LinesCodec};
-
-fn run<T: Send + 'static>(body: impl std::future::Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    ravel::run(ravel::timeout(Duration::from_secs(10), body)).unwrap()
-}
+mod common;
+use common::run;
 
 #[test]
 fn framed_lines_round_trip_over_a_tcp_stream() {

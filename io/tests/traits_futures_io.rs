@@ -8,10 +8,8 @@ use ravel_io::net::{TcpListener, TcpStream, UnixStream};
 use std::io::IoSlice;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn run<T: Send + 'static>(body: impl std::future::Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    ravel::run(ravel::timeout(Duration::from_secs(10), body)).unwrap()
-}
+mod common;
+use common::run;
 
 // Generic helpers, so that only the traits' methods can be called (the
 // sockets' inherent `read_exact`/`write_all` would otherwise win).

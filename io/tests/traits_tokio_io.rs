@@ -8,12 +8,10 @@ use ravel_io::net::{TcpListener, TcpStream, UnixStream};
 use std::future::poll_fn;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
-use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
-fn run<T: Send + 'static>(body: impl std::future::Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    ravel::run(ravel::timeout(Duration::from_secs(10), body)).unwrap()
-}
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+mod common;
+use common::run;
 
 async fn tcp_pair() -> ravel::Result<(TcpStream, TcpStream)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;

@@ -6,11 +6,10 @@ use std::future::poll_fn;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
+mod common;
+use common::run;
 
 /// Runs `body` on a current-thread runtime, bounded so a bug fails fast.
-fn run<T: Send + 'static>(body: impl std::future::Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    ravel::run(ravel::timeout(Duration::from_secs(10), body)).unwrap()
-}
 
 async fn pair() -> ravel::Result<(UdpSocket, UdpSocket)> {
     Ok((UdpSocket::bind("127.0.0.1:0").await?, UdpSocket::bind("127.0.0.1:0").await?))

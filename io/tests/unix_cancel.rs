@@ -2,29 +2,10 @@
 //! the next accept the connection, the next receive the datagram.
 
 use ravel_io::net::{UnixDatagram, UnixListener, UnixStream};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-struct TempPath(PathBuf);
-
-impl TempPath {
-    fn new(name: &str) -> TempPath {
-        let path = std::env::temp_dir().join(format!("ravel-io-{}-cancel-{name}.sock", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        TempPath(path)
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn run<T: Send + 'static>(body: impl std::future::Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    ravel::run(ravel::timeout(Duration::from_secs(10), body)).unwrap()
-}
+mod common;
+use common::{run, TempPath};
 
 #[test]
 fn a_cancelled_read_leaves_the_bytes_for_the_next_read() {

@@ -4,29 +4,9 @@ use ravel_io::net::UnixDatagram;
 use std::future::poll_fn;
 use std::io;
 use std::net::Shutdown;
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// A unique socket path in the temp dir, removed on drop.
-struct TempPath(PathBuf);
-
-impl TempPath {
-    fn new(name: &str) -> TempPath {
-        let path = std::env::temp_dir().join(format!("ravel-io-{}-dgram-{name}.sock", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        TempPath(path)
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn run<T: Send + 'static>(body: impl std::future::Future<Output = ravel::Result<T>> + Send + 'static) -> T {
-    ravel::run(ravel::timeout(Duration::from_secs(10), body)).unwrap()
-}
+mod common;
+use common::{run, TempPath};
 
 #[test]
 fn bound_sockets_send_to_and_recv_from_by_path() {

@@ -72,3 +72,26 @@ pub async fn until(mut cond: impl FnMut() -> bool) -> ravel::Result<()> {
     })
     .await
 }
+
+/// Runs `body` with `ravel::run` under a 10 s bound.
+pub fn run<T: Send + 'static>(body: impl Future<Output = ravel::Result<T>> + Send + 'static) -> T {
+    ravel::run(ravel::timeout(Duration::from_secs(10), body)).unwrap()
+}
+
+/// A unique socket path in the temp dir, removed on drop.
+pub struct TempPath(pub std::path::PathBuf);
+
+impl TempPath {
+    /// `<tmp>/ravel-io-<pid>-<name>.sock`, removed first if it exists.
+    pub fn new(name: &str) -> TempPath {
+        let path = std::env::temp_dir().join(format!("ravel-io-{}-{name}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        TempPath(path)
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
