@@ -9,7 +9,6 @@ use std::time::Duration;
 mod common;
 use common::run;
 
-/// Runs `body` on a current-thread runtime, bounded so a bug fails fast.
 
 async fn pair() -> ravel::Result<(UdpSocket, UdpSocket)> {
     Ok((UdpSocket::bind("127.0.0.1:0").await?, UdpSocket::bind("127.0.0.1:0").await?))
