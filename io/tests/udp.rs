@@ -9,7 +9,6 @@ use std::time::Duration;
 mod common;
 use common::run;
 
-
 async fn pair() -> ravel::Result<(UdpSocket, UdpSocket)> {
     Ok((UdpSocket::bind("127.0.0.1:0").await?, UdpSocket::bind("127.0.0.1:0").await?))
 }

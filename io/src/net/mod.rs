@@ -7,6 +7,7 @@
 
 mod addr;
 mod split;
+mod stream_macros;
 pub mod tcp;
 pub mod udp;
 pub mod unix;

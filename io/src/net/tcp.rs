@@ -26,7 +26,7 @@ use futures_core::Stream;
 use ravel::io::{AsyncFd, Direction};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use std::fmt;
-use std::io::{self, IoSlice, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
@@ -121,17 +121,7 @@ impl TcpStream {
         self.fd.get_ref()
     }
 
-    /// Reads into `buf`, waiting until at least one byte is available;
-    /// `Ok(0)` at end of stream (the peer shut down its writing side) or
-    /// for an empty `buf`. Cancelled, it has consumed nothing.
-    pub async fn read(&self, buf: &mut [u8]) -> ravel::Result<usize> {
-        if buf.is_empty() {
-            // recv(2) of 0 bytes says EAGAIN on an idle socket: it would wait.
-            return Ok(0);
-        }
-        let len = buf.len();
-        self.fd.io_clearing(Direction::Read, |s| (&*s).read(buf).map(|n| (n, short(n, len)))).await
-    }
+    crate::net::stream_macros::stream_methods!();
 
     /// Reads without consuming: the bytes stay for the next read.
     pub async fn peek(&self, buf: &mut [u8]) -> ravel::Result<usize> {
@@ -139,105 +129,6 @@ impl TcpStream {
             return Ok(0);
         }
         self.fd.io(Direction::Read, |s| s.peek(buf)).await
-    }
-
-    /// Reads exactly `buf.len()` bytes; an I/O error of kind
-    /// `UnexpectedEof` if the stream ends first. Cancelled, it has consumed
-    /// the bytes read so far (module docs).
-    pub async fn read_exact(&self, mut buf: &mut [u8]) -> ravel::Result<()> {
-        while !buf.is_empty() {
-            let n = self.read(buf).await?;
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the stream ended before the buffer was filled",
-                )
-                .into());
-            }
-            buf = &mut buf[n..];
-        }
-        Ok(())
-    }
-
-    /// Writes some of `buf`, waiting until the socket accepts at least one
-    /// byte; returns how many it took. Cancelled, it has written nothing.
-    pub async fn write(&self, buf: &[u8]) -> ravel::Result<usize> {
-        self.fd.io_clearing(Direction::Write, |s| (&*s).write(buf).map(|n| (n, short(n, buf.len())))).await
-    }
-
-    /// Writes from several buffers in one syscall (`writev`).
-    pub async fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> ravel::Result<usize> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.fd.io_clearing(Direction::Write, |s| (&*s).write_vectored(bufs).map(|n| (n, short(n, len)))).await
-    }
-
-    /// Writes all of `buf`. Cancelled, a prefix may be written (module docs).
-    pub async fn write_all(&self, mut buf: &[u8]) -> ravel::Result<()> {
-        while !buf.is_empty() {
-            let n = self.write(buf).await?;
-            if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::WriteZero, "the socket accepted no bytes").into());
-            }
-            buf = &buf[n..];
-        }
-        Ok(())
-    }
-
-    /// Waits until a read may make progress (data, end of stream or an
-    /// error). Ready at once until a read sees `WouldBlock`.
-    pub async fn readable(&self) -> ravel::Result<()> {
-        self.fd.ready(Direction::Read).await.map(drop)
-    }
-
-    /// Waits until a write may make progress.
-    pub async fn writable(&self) -> ravel::Result<()> {
-        self.fd.ready(Direction::Write).await.map(drop)
-    }
-
-    /// Reads without waiting: `WouldBlock` if nothing is buffered.
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        self.fd.try_io(Direction::Read, |s| (&*s).read(buf))
-    }
-
-    /// Writes without waiting: `WouldBlock` if the send buffer is full.
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.fd.try_io(Direction::Write, |s| (&*s).write(buf))
-    }
-
-    /// Polls a read (for poll-based traits; budgeted, not a cancellation
-    /// point). One poller per direction.
-    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let len = buf.len();
-        self.fd.poll_io_clearing(cx, Direction::Read, |s| (&*s).read(buf).map(|n| (n, short(n, len))))
-    }
-
-    /// Polls a write (see [`poll_read`](Self::poll_read)).
-    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.fd.poll_io_clearing(cx, Direction::Write, |s| (&*s).write(buf).map(|n| (n, short(n, buf.len()))))
-    }
-
-    /// Polls a vectored write (see [`poll_read`](Self::poll_read)).
-    pub fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.fd.poll_io_clearing(cx, Direction::Write, |s| (&*s).write_vectored(bufs).map(|n| (n, short(n, len))))
-    }
-
-    /// Polls a read into uninitialised memory (hyper's buffers): `buf` need
-    /// not be initialised; returns how many bytes of it now are.
-    pub fn poll_read_uninit(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [std::mem::MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        let fd = self.as_raw_fd();
-        let len = buf.len();
-        self.fd.poll_io_clearing(cx, Direction::Read, |_| crate::sys::read_uninit(fd, buf).map(|n| (n, short(n, len))))
     }
 
     /// Shuts down the reading, writing or both halves
