@@ -27,6 +27,7 @@
 //! and the median of the per-round ratios Ravel / other.
 
 use ravel_bench::net::client::{self, quantile, ClientRun};
+use ravel_bench::net::report::median;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -348,18 +349,6 @@ fn measure(args: &Args, case: &Case, runtime: &str, round: usize, lua: &str) -> 
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
 
 fn main() {
     let args = parse_args();
