@@ -10,9 +10,23 @@
 //! [loom]: https://docs.rs/loom
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicU64, AtomicUsize};
+pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicU64, AtomicUsize};
+pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize};
+
+/// Between a `SeqCst` write and a `SeqCst` read of another location, in a
+/// store-load (Dekker) hand-off where each side writes one location and
+/// reads the other: the C++ memory model already orders them (all `SeqCst`
+/// operations form one total order), so this is nothing, and on x86 the
+/// pair costs a locked instruction and a plain load. Loom treats `SeqCst`
+/// accesses as `AcqRel`, which cannot express that guarantee, so under
+/// loom this is a `SeqCst` fence, which loom models: the model then checks
+/// the protocol with the guarantee the real build gets from `SeqCst`.
+#[inline(always)]
+pub(crate) fn seq_cst_store_load() {
+    #[cfg(loom)]
+    loom::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+}
 
 /// A mutex with `parking_lot`'s infallible `lock()`.
 #[cfg(not(loom))]

@@ -63,12 +63,14 @@ impl Registration {
     }
 
     /// The resource's readiness.
+    #[inline]
     pub(crate) fn io(&self) -> &ScheduledIo {
         &self.io
     }
 
     /// True once the runtime began shutting down: no reactor serves this
     /// registration any more.
+    #[inline]
     pub(crate) fn is_shut_down(&self) -> bool {
         self.driver.is_shut_down()
     }

@@ -128,6 +128,7 @@ impl Driver {
     }
 
     /// True once [`shut_down`](Self::shut_down) was called.
+    #[inline]
     pub(crate) fn is_shut_down(&self) -> bool {
         self.shut_down.load(SeqCst)
     }

@@ -64,15 +64,16 @@
 //! `waiting` count, and then re-reads the word; the reactor updates the
 //! word and then reads `waiting`, taking the lock only if it is not 0 (an
 //! event on a direction nobody waits on, the write side of a busy socket
-//! say, takes no lock). A `SeqCst` fence on each side, between its write
-//! and its read, makes either the reactor see the count (and, under the
-//! lock, the entry: it wakes it) or the waiter's re-read see the new word
-//! (the count changes only under the lock, so `Relaxed` suffices for it).
-//! So no event falls between a waiter's check and its sleep; the loom
-//! models `loom_readiness_*` check the word and this hand-off (loom treats
-//! `SeqCst` accesses as `AcqRel`, so the fences are what it can check).
+//! say, takes no lock). Each side's write and read are `SeqCst`, so they
+//! fall in one total order: either the reactor sees the count (and, under
+//! the lock, the entry: it wakes it) or the waiter's re-read sees the new
+//! word. So no event falls between a waiter's check and its sleep; the
+//! loom models `loom_readiness_*` check the word and this hand-off (loom
+//! treats `SeqCst` accesses as `AcqRel`, so under loom
+//! `shim::seq_cst_store_load` adds the fence that gives it the same
+//! guarantee; without it the models fail).
 
-use crate::shim::{fence, AtomicU64, AtomicUsize, Mutex};
+use crate::shim::{seq_cst_store_load, AtomicU64, AtomicUsize, Mutex};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 use std::task::{Context, Poll, Waker};
 
@@ -195,7 +196,7 @@ impl Half {
         let mut word = self.word.load(Acquire);
         loop {
             let new = (word.wrapping_add(TICK)) | bits;
-            match self.word.compare_exchange_weak(word, new, AcqRel, Acquire) {
+            match self.word.compare_exchange_weak(word, new, SeqCst, Acquire) {
                 Ok(_) => break,
                 Err(actual) => word = actual,
             }
@@ -205,7 +206,7 @@ impl Half {
     /// After [`record`](Self::record) and the fence: wakes the waiters, if
     /// the count says there are any.
     fn wake_if_waiting(&self) {
-        if self.waiting.load(Relaxed) != 0 {
+        if self.waiting.load(SeqCst) != 0 {
             self.wake_all();
         }
     }
@@ -265,7 +266,7 @@ impl Half {
             return (id == POLL_SLOT).then_some(old);
         }
         waiters.entries.push((id, waker.clone()));
-        self.waiting.fetch_add(1, Relaxed);
+        self.waiting.fetch_add(1, SeqCst);
         None
     }
 
@@ -315,11 +316,10 @@ impl ScheduledIo {
         if write != 0 {
             self.write.record(write);
         }
-        // One SeqCst fence for both directions, between the words' updates
-        // and the counts' reads; each waiter has one between its count
-        // update and its re-read: one of the two sees the other (module
-        // docs: the hand-off).
-        fence(SeqCst);
+        // SeqCst updates of the words, then SeqCst reads of the counts; each
+        // waiter updates its count and re-reads its word the same way: one
+        // of the two sees the other (module docs: the hand-off).
+        seq_cst_store_load();
         if read != 0 {
             self.read.wake_if_waiting();
         }
@@ -350,8 +350,8 @@ impl ScheduledIo {
             displaced.wake();
         }
         // Re-read after registering (module docs: the hand-off).
-        fence(SeqCst);
-        let word = half.word.load(Acquire);
+        seq_cst_store_load();
+        let word = half.word.load(SeqCst);
         match Half::ready_in(word, direction) {
             Some(event) => {
                 // Ready after all: the entry would only wake us for nothing.
