@@ -349,7 +349,6 @@ fn measure(args: &Args, case: &Case, runtime: &str, round: usize, lua: &str) -> 
     }
 }
 
-
 fn main() {
     let args = parse_args();
     pin_to_cpu(1);
