@@ -39,6 +39,7 @@
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod blocking;
+mod catch_unwind;
 pub mod context;
 mod driver;
 mod error;

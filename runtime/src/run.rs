@@ -13,6 +13,10 @@ use std::future::Future;
 /// unhandled-error hook ("unhandled exception during ravel::run()
 /// shutdown"), and shuts the runtime down.
 ///
+/// A panic of `main` itself resumes in the caller with its original
+/// payload, after that shutdown (asyncio `run` propagates `SystemExit`);
+/// a panic of a task that `main` awaits stays that task's error.
+///
 /// Called from inside a runtime it returns an invalid-state error
 /// ("ravel::run() cannot be called from a running event loop").
 ///

@@ -31,13 +31,13 @@
 //! its own eager first step reports on the next loop iteration, as in newer
 //! CPython (gh-128550).
 
+use crate::catch_unwind::CatchUnwind;
 use crate::error::{Error, ExceptionGroup, Result};
 use crate::runtime::{Handle, UnhandledError};
 use crate::task::hook::{ChildDone, DoneHook};
 use crate::task::{self, Leaf, Task, TaskRef};
 use parking_lot::Mutex;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -205,7 +205,7 @@ impl TaskGroup {
         };
         let handle = Handle::try_current()?;
         let group = TaskGroup { inner: Arc::new(Inner { state: Mutex::new(State::default()), parent, handle }) };
-        let body_out = CatchUnwind { future: body(group.clone()) }.await;
+        let body_out = CatchUnwind::new(body(group.clone())).await;
         group.exit(body_out).await
     }
 
@@ -510,27 +510,6 @@ impl Future for WaitEmpty<'_> {
             st.exit_waker = Some(cx.waker().clone());
             Poll::Pending
         })
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// Polls a future, catching a panic as `Err(payload)`.
-    struct CatchUnwind<F> {
-        #[pin]
-        future: F,
-    }
-}
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = std::thread::Result<F::Output>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        match catch_unwind(AssertUnwindSafe(|| this.future.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
     }
 }
 

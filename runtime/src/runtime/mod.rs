@@ -8,6 +8,7 @@ pub use crate::scheduler::unhandled::UnhandledError;
 pub use builder::Builder;
 pub use handle::Handle;
 
+use crate::catch_unwind::CatchUnwind;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::scheduler::{enter, worker, Shared};
@@ -71,6 +72,24 @@ impl Runtime {
     /// # Panics
     /// When called from inside a Ravel runtime (a worker thread, or inside
     /// another `block_on`): blocking there would deadlock; await instead.
+    ///
+    /// When `future` itself panics, the panic resumes here, in the caller,
+    /// with its original payload (as in Tokio's `block_on` and
+    /// `std::thread::scope`), so a failed `assert!` in a test fails the test
+    /// even if the result is ignored. A panic of a task that `future`
+    /// awaits stays that task's error ([`Error::is_panic`]), which `future`
+    /// may handle or return.
+    ///
+    /// ```
+    /// let rt = ravel::Builder::new_current_thread().build().unwrap();
+    /// let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     let _ = rt.block_on(async { panic!("root") as ravel::Result<()> });
+    /// }));
+    /// assert_eq!(caught.unwrap_err().downcast_ref::<&str>(), Some(&"root"));
+    /// // A child's panic is that child's error.
+    /// let err = rt.block_on(async { ravel::spawn(async { panic!("child") as ravel::Result<()> }).await });
+    /// assert!(err.unwrap_err().is_panic());
+    /// ```
     pub fn block_on<F, T>(&self, future: F) -> Result<T>
     where
         F: Future<Output = Result<T>> + Send + 'static,
@@ -86,9 +105,9 @@ impl Runtime {
             return Err(Error::runtime_closed("the runtime is shut down"));
         }
         let _enter = enter::enter(self.handle.shared().clone());
-        let task = spawn(self.handle.shared().clone(), true, Spec::lazy(), future);
+        let task = spawn(self.handle.shared().clone(), true, Spec::lazy(), catch_root(future));
         self.drive_until(task.as_task_ref());
-        task.result()
+        resume_root(task.result())
     }
 
     /// Runs the scheduler (current-thread) or waits (multi-thread) until
@@ -120,6 +139,19 @@ impl Runtime {
     /// cancels every task still alive once, waits for them, reports their
     /// failures through the unhandled-error hook, and returns main's
     /// outcome. The runtime stays usable afterwards.
+    ///
+    /// A panic of `main` itself resumes in the caller with its original
+    /// payload, after the leftover tasks were cancelled and awaited (asyncio
+    /// `run` propagates `SystemExit` and `KeyboardInterrupt` the same way).
+    ///
+    /// ```
+    /// let rt = ravel::Runtime::new().unwrap();
+    /// let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     rt.run(async { panic!("main") as ravel::Result<()> })
+    /// }));
+    /// assert_eq!(caught.unwrap_err().downcast_ref::<&str>(), Some(&"main"));
+    /// assert_eq!(rt.run(async { Ok(1) }).unwrap(), 1, "the runtime is still usable");
+    /// ```
     pub fn run<F, T>(&self, main: F) -> Result<T>
     where
         F: Future<Output = Result<T>> + Send + 'static,
@@ -138,7 +170,7 @@ impl Runtime {
         let ctx = self.run_context.lock().take().unwrap_or_else(Context::current);
         let slot = self.run_context.clone();
         let main = async move {
-            let out = main.await;
+            let out = catch_root(main).await;
             *slot.lock() = Some(Context::current());
             out
         };
@@ -161,7 +193,7 @@ impl Runtime {
             Err(e) if e.is_cancelled() && interrupts > 0 && (e.is_aborted() || main_task.uncancel() == 0) => {
                 Err(Error::interrupted())
             }
-            out => out,
+            out => resume_root(out),
         }
     }
 
@@ -244,6 +276,30 @@ impl Runtime {
             }
         }
         shared.shutdown_tasks();
+    }
+}
+
+/// The root future of `block_on` or `run`, with its own panic caught so
+/// that the caller can resume it (a panic of a task it awaits stays that
+/// task's error).
+async fn catch_root<F, T>(future: F) -> Result<std::thread::Result<T>>
+where
+    F: Future<Output = Result<T>>,
+{
+    match CatchUnwind::new(future).await {
+        Ok(out) => out.map(Ok),
+        Err(payload) => Ok(Err(payload)),
+    }
+}
+
+/// The root's outcome for the caller: a panic of the root future resumes
+/// here, with its original payload (as Tokio's `block_on`,
+/// `std::thread::scope` and asyncio `run` for `SystemExit` do).
+fn resume_root<T>(out: Result<std::thread::Result<T>>) -> Result<T> {
+    match out {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(payload)) => std::panic::resume_unwind(payload),
+        Err(e) => Err(e),
     }
 }
 
