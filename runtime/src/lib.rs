@@ -81,7 +81,7 @@ mod gather;
 mod shield;
 mod wait;
 pub use as_completed::{as_completed, AsCompleted};
-pub use gather::{gather, gather_tuple, Gather, GatherAll, GatherTuple, GatherTupleFuture};
+pub use gather::{gather, gather_tasks, gather_tuple, Gather, GatherAll, GatherTuple, GatherTupleFuture};
 pub use shield::{shield, Shield};
 pub use wait::{wait, ReturnWhen};
 // --- end combinators ---
