@@ -12,7 +12,7 @@ use crate::catch_unwind::CatchUnwind;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::scheduler::{enter, worker, Shared};
-use crate::task::raw::RawTask;
+use crate::task::raw::{Local, RawTask};
 use crate::task::TaskRef;
 use parking_lot::{Condvar, Mutex};
 use spawn::{spawn, Spec};
@@ -108,6 +108,82 @@ impl Runtime {
         let task = spawn(self.handle.shared().clone(), true, Spec::lazy(), catch_root(future));
         self.drive_until(task.as_task_ref());
         resume_root(task.result())
+    }
+
+    /// [`block_on`](Self::block_on) for a root future that is not `Send`
+    /// (it may hold `Rc`, `RefCell`, or borrow-free thread-bound state), on a
+    /// current-thread runtime: the root is polled only by this thread, which
+    /// runs the scheduler, so nothing forces it to be `Send`, as Tokio's
+    /// `block_on` does not. Tasks it spawns are ordinary tasks and are
+    /// `Send` as always. Root panics resume here as in `block_on`.
+    ///
+    /// The Send path pays nothing for this: `block_on` is unchanged, and
+    /// the root is wrapped in a thread check only here.
+    ///
+    /// # Panics
+    /// On a multi-thread runtime (its workers poll the root task), and
+    /// where `block_on` panics.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let rt = ravel::Builder::new_current_thread().build().unwrap();
+    /// let total = rt.block_on_local(async {
+    ///     let log = Rc::new(RefCell::new(Vec::new())); // not Send
+    ///     for i in 0..3 {
+    ///         let n = ravel::spawn(async move { Ok(i * 10) }).await?;
+    ///         log.borrow_mut().push(n);
+    ///     }
+    ///     let sum: i32 = log.borrow().iter().sum();
+    ///     Ok(Rc::new(sum)) // nor is the output
+    /// });
+    /// assert_eq!(*total.unwrap(), 30);
+    /// ```
+    pub fn block_on_local<F, T>(&self, future: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>> + 'static,
+        T: 'static,
+    {
+        self.require_current_thread("Runtime::block_on_local");
+        self.block_on(Local::new(future)).map(Local::into_inner)
+    }
+
+    /// [`run`](Self::run) for a `main` that is not `Send`, on a
+    /// current-thread runtime, as [`block_on_local`](Self::block_on_local)
+    /// is to `block_on`. `#[ravel::main(flavor = "current_thread")]` and
+    /// `#[ravel::test]` run their body this way.
+    ///
+    /// # Panics
+    /// On a multi-thread runtime.
+    ///
+    /// ```
+    /// let rt = ravel::Builder::new_current_thread().build().unwrap();
+    /// let out = rt.run_local(async {
+    ///     let counter = std::rc::Rc::new(std::cell::Cell::new(0));
+    ///     ravel::yield_now().await?;
+    ///     counter.set(counter.get() + 1);
+    ///     Ok((counter.get(), ravel::current_task().unwrap().name()))
+    /// });
+    /// assert_eq!(out.unwrap(), (1, "main".to_string()));
+    /// ```
+    pub fn run_local<F, T>(&self, main: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>> + 'static,
+        T: 'static,
+    {
+        self.require_current_thread("Runtime::run_local");
+        self.run(Local::new(main)).map(Local::into_inner)
+    }
+
+    fn require_current_thread(&self, what: &str) {
+        if !self.handle.shared().current_thread {
+            panic!(
+                "{what} needs a current-thread runtime (Builder::new_current_thread()): \
+                 a multi-thread runtime polls its root task on its workers, so the root must be Send \
+                 (use block_on / run there)"
+            );
+        }
     }
 
     /// Runs the scheduler (current-thread) or waits (multi-thread) until

@@ -710,6 +710,74 @@ pub(crate) fn current_raw() -> Option<RawTask> {
     Some(unsafe { RawTask::clone_from_ptr(ptr) })
 }
 
+/// A `!Send` future (or value) bound to the thread that made it, so that it
+/// can travel in a task cell (which must be `Send`) on a runtime that only
+/// ever touches it from that thread: the root task of
+/// `Runtime::block_on_local`, polled and completed by the current-thread
+/// loop on the calling thread.
+///
+/// It is only ever used from its own thread: [`poll`](Future::poll) and
+/// [`into_inner`](Local::into_inner) panic on any other, and a drop on
+/// another thread leaks the contents instead of dropping them there.
+pub(crate) struct Local<T> {
+    thread: std::thread::ThreadId,
+    inner: ManuallyDrop<T>,
+}
+
+// SAFETY: the contents are never accessed (polled, read, moved out or
+// dropped) from any thread but the one that made the `Local`: every access
+// checks the thread first. Moving the bytes between threads without using
+// them is sound for any `T`.
+unsafe impl<T> Send for Local<T> {}
+
+impl<T> Local<T> {
+    /// Binds `value` to this thread.
+    pub(crate) fn new(value: T) -> Local<T> {
+        Local { thread: std::thread::current().id(), inner: ManuallyDrop::new(value) }
+    }
+
+    fn check(&self) {
+        assert!(
+            std::thread::current().id() == self.thread,
+            "a !Send root future (Runtime::block_on_local) was touched from another thread than its own"
+        );
+    }
+
+    /// The value, on its own thread.
+    pub(crate) fn into_inner(self) -> T {
+        self.check();
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used again (and its drop never runs), so
+        // the value is moved out exactly once.
+        unsafe { ManuallyDrop::take(&mut this.inner) }
+    }
+}
+
+impl<F: Future<Output = Result<T>>, T> Future for Local<F> {
+    type Output = Result<Local<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        self.check();
+        // SAFETY: structural pinning of `inner`: it is never moved out of a
+        // pinned `Local` (only `into_inner`, which takes `self` by value, on
+        // an unpinned one, moves it) and is dropped in place.
+        let inner = unsafe { self.map_unchecked_mut(|local| &mut *local.inner) };
+        inner.poll(cx).map(|out| out.map(Local::new))
+    }
+}
+
+impl<T> Drop for Local<T> {
+    fn drop(&mut self) {
+        if std::thread::current().id() == self.thread {
+            // SAFETY: dropped once, here, on its own thread; never used again.
+            unsafe { ManuallyDrop::drop(&mut self.inner) }
+        }
+        // On another thread (a runtime shut down from elsewhere while the
+        // root was still alive): leaked, which is safe, rather than dropped
+        // where it may not be.
+    }
+}
+
 #[cfg(all(test, target_pointer_width = "64", not(loom)))]
 mod layout {
     /// The header size the docs state (docs/architecture.md): a change here
