@@ -44,6 +44,9 @@ pub mod context;
 mod driver;
 mod error;
 mod exception_group;
+#[doc(hidden)]
+#[path = "macros.rs"]
+pub mod __private;
 mod promise;
 mod run;
 pub mod runtime;
@@ -61,6 +64,7 @@ mod to_thread;
 mod yield_now;
 
 pub use context::ContextVar;
+pub use ravel_macros::{main, test};
 pub use error::{Error, ErrorKind, ExceptionGroup, Result};
 pub use promise::Promise;
 pub use run::run;
