@@ -226,10 +226,7 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<Tok
         ));
     }
     if !sig.inputs.is_empty() {
-        return Err(syn::Error::new(
-            sig.inputs.span(),
-            format!("{} functions take no arguments", kind.name()),
-        ));
+        return Err(syn::Error::new(sig.inputs.span(), format!("{} functions take no arguments", kind.name())));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         return Err(syn::Error::new(sig.generics.span(), format!("{} functions cannot be generic", kind.name())));
