@@ -173,6 +173,10 @@ impl CancelTarget for Shared {
     fn target_done(&self) -> bool {
         self.done()
     }
+
+    fn suspended_on(&self) -> crate::call_graph::SuspendedOn {
+        crate::call_graph::SuspendedOn::Gather(self.children.clone())
+    }
 }
 
 /// The awaiting side, shared by every gather future: a forwarding leaf, so
@@ -348,7 +352,10 @@ where
     F: Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
 {
-    let tasks: Vec<Task<T>> = futures.into_iter().map(crate::spawn).collect();
+    // The closure hides the caller from `#[track_caller]`: pass it on.
+    let location = std::panic::Location::caller();
+    let builder = crate::task::Builder { location: Some(location), ..crate::task::Builder::new() };
+    let tasks: Vec<Task<T>> = futures.into_iter().map(|f| builder.clone().spawn(f)).collect();
     let children = tasks.iter().map(|t| t.as_task_ref().clone()).collect();
     Gather { core: Core::new(children), tasks }
 }

@@ -38,15 +38,16 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+#[doc(hidden)]
+#[path = "macros.rs"]
+pub mod __private;
 mod blocking;
+pub mod call_graph;
 mod catch_unwind;
 pub mod context;
 mod driver;
 mod error;
 mod exception_group;
-#[doc(hidden)]
-#[path = "macros.rs"]
-pub mod __private;
 mod promise;
 mod run;
 pub mod runtime;
@@ -63,10 +64,11 @@ mod timeout;
 mod to_thread;
 mod yield_now;
 
+pub use call_graph::{capture_call_graph, print_call_graph};
 pub use context::ContextVar;
-pub use ravel_macros::{main, test};
 pub use error::{Error, ErrorKind, ExceptionGroup, Result};
 pub use promise::Promise;
+pub use ravel_macros::{main, test};
 pub use run::run;
 pub use runtime::{Builder, Handle, Runtime};
 pub use task::cancellable::{cancellable, Cancellable};

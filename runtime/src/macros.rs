@@ -12,6 +12,7 @@ fn build(builder: Builder) -> crate::Runtime {
 }
 
 /// The multi-thread flavour: `main` must be `Send`.
+#[track_caller]
 pub fn run<F, T>(builder: Builder, main: F) -> Result<T>
 where
     F: Future<Output = Result<T>> + Send + 'static,
@@ -21,6 +22,7 @@ where
 }
 
 /// The current-thread flavour: `main` need not be `Send`.
+#[track_caller]
 pub fn run_local<F, T>(builder: Builder, main: F) -> Result<T>
 where
     F: Future<Output = Result<T>> + 'static,

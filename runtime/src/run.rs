@@ -27,6 +27,7 @@ use std::future::Future;
 /// });
 /// assert_eq!(answer.unwrap(), 42);
 /// ```
+#[track_caller]
 pub fn run<F, T>(main: F) -> Result<T>
 where
     F: Future<Output = Result<T>> + Send + 'static,

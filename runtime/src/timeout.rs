@@ -15,6 +15,7 @@
 
 use crate::error::{Error, ExceptionGroup, Result};
 use crate::runtime::Handle;
+use crate::task::introspect::{register_scope, Scope, ScopeView};
 use crate::task::TaskRef;
 use crate::time::entry::TimerEntry;
 use parking_lot::Mutex;
@@ -66,6 +67,13 @@ struct State {
 
 struct Inner {
     state: Mutex<State>,
+}
+
+impl ScopeView for Inner {
+    fn view(&self) -> Option<Scope> {
+        let st = self.state.lock();
+        matches!(st.phase, Phase::Active | Phase::Expiring).then_some(Scope::Timeout { deadline: st.when })
+    }
 }
 
 /// A timeout scope's handle (asyncio `Timeout`): its deadline can be read
@@ -253,6 +261,13 @@ impl Timeout {
             st.task = crate::current_task();
             st.handle = Handle::try_current().ok();
             self.inner.schedule(&mut st);
+            let task = st.task.clone();
+            drop(st);
+            // Listed in the task's call-graph info while active.
+            if let Some(task) = task {
+                let scope: Arc<dyn ScopeView> = self.inner.clone();
+                register_scope(&task, Arc::downgrade(&scope));
+            }
         }
     }
 

@@ -90,6 +90,7 @@ impl Runtime {
     /// let err = rt.block_on(async { ravel::spawn(async { panic!("child") as ravel::Result<()> }).await });
     /// assert!(err.unwrap_err().is_panic());
     /// ```
+    #[track_caller]
     pub fn block_on<F, T>(&self, future: F) -> Result<T>
     where
         F: Future<Output = Result<T>> + Send + 'static,
@@ -140,6 +141,7 @@ impl Runtime {
     /// });
     /// assert_eq!(*total.unwrap(), 30);
     /// ```
+    #[track_caller]
     pub fn block_on_local<F, T>(&self, future: F) -> Result<T>
     where
         F: Future<Output = Result<T>> + 'static,
@@ -167,6 +169,7 @@ impl Runtime {
     /// });
     /// assert_eq!(out.unwrap(), (1, "main".to_string()));
     /// ```
+    #[track_caller]
     pub fn run_local<F, T>(&self, main: F) -> Result<T>
     where
         F: Future<Output = Result<T>> + 'static,
@@ -228,6 +231,7 @@ impl Runtime {
     /// assert_eq!(caught.unwrap_err().downcast_ref::<&str>(), Some(&"main"));
     /// assert_eq!(rt.run(async { Ok(1) }).unwrap(), 1, "the runtime is still usable");
     /// ```
+    #[track_caller]
     pub fn run<F, T>(&self, main: F) -> Result<T>
     where
         F: Future<Output = Result<T>> + Send + 'static,

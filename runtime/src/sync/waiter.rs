@@ -142,6 +142,10 @@ impl CancelTarget for Node {
     fn target_cancelled(&self) -> bool {
         self.cancelled()
     }
+
+    fn suspended_on(&self) -> crate::call_graph::SuspendedOn {
+        crate::call_graph::SuspendedOn::Sync
+    }
 }
 
 /// Awaits a [`Node`]: `Ok(())` once woken, the cancellation error once

@@ -285,6 +285,47 @@ impl TaskRef {
         WaitDone { task: self.clone(), leaf: Leaf::new() }
     }
 
+    /// A snapshot of the task for introspection: name, id, state, spawn
+    /// location, cancel counter, what it is suspended on and the scopes
+    /// it is in. See [`call_graph`](crate::call_graph).
+    ///
+    /// ```
+    /// use ravel::call_graph::{SuspendedOn, TaskState};
+    /// use std::time::Duration;
+    ///
+    /// ravel::run(async {
+    ///     let t = ravel::spawn(ravel::sleep(Duration::from_secs(3600)));
+    ///     while t.info().state != TaskState::Suspended {
+    ///         ravel::yield_now().await?;
+    ///     }
+    ///     let info = t.info();
+    ///     assert_eq!(info.state, TaskState::Suspended);
+    ///     assert!(matches!(info.suspended_on, SuspendedOn::Sleep(_)));
+    ///     assert_eq!(info.location.line(), line!() - 7, "spawned above");
+    ///     t.cancel();
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn info(&self) -> super::introspect::TaskInfo {
+        super::introspect::TaskInfo::of(self)
+    }
+
+    /// Where the task was spawned (every spawn function is
+    /// `#[track_caller]`).
+    ///
+    /// ```
+    /// ravel::run(async {
+    ///     let t = ravel::spawn(async { Ok(()) });
+    ///     assert_eq!(t.spawn_location().line(), line!() - 1);
+    ///     t.await
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn spawn_location(&self) -> &'static std::panic::Location<'static> {
+        self.raw.header().location
+    }
+
     fn state_name(&self) -> &'static str {
         let s = self.raw.header().state.load();
         if !s.has(COMPLETE) {

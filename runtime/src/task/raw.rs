@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::shim::{Mutex, UnsafeCell};
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
@@ -36,6 +37,9 @@ pub(crate) struct Extra {
     pub(crate) error: Option<Error>,
     /// Someone looked at the error: do not report it as unretrieved.
     pub(crate) retrieved: bool,
+    /// The scopes (task groups, armed timeouts) this task is in, for its
+    /// introspection; dead ones are dropped at the next registration.
+    pub(crate) scopes: Vec<std::sync::Weak<dyn super::introspect::ScopeView>>,
 }
 
 /// The lock-protected part of the header: the waiter, the waker of the task
@@ -79,6 +83,9 @@ pub(crate) struct Header {
     pub(crate) cancel: CancelWord,
     vtable: &'static Vtable,
     pub(crate) id: TaskId,
+    /// Where the task was spawned (`#[track_caller]` through every spawn
+    /// function), for the call graph and `Handle::dump`.
+    pub(crate) location: &'static Location<'static>,
     pub(crate) slot: Mutex<Slot>,
     /// Links of the [`TaskList`] holding the task (the registry), touched
     /// only by the holder of that list.
@@ -141,10 +148,12 @@ impl RawTask {
     /// Allocates a task with the given flags (`NOTIFIED`, or `RUNNING` for
     /// an eager start) and its three initial references: the registry's, the
     /// `Task<T>` handle's, and the runner's. `hook` is run at completion.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new<F, T, H, S>(
         future: F,
         ctx: Context,
         id: TaskId,
+        location: &'static Location<'static>,
         scheduler: Arc<S>,
         flags: usize,
         hook: H,
@@ -166,6 +175,7 @@ impl RawTask {
                     scheduler: scheduler_of::<WithContext<F>, H, S>,
                 },
                 id,
+                location,
                 slot: Mutex::new(Slot::default()),
                 links: UnsafeCell::new(Links::default()),
             },
@@ -784,8 +794,8 @@ mod layout {
     /// changes the memory per task that the benchmarks report. (The
     /// scheduler reference lives in the cell, typed, after the header.)
     #[test]
-    fn header_is_104_bytes() {
-        assert_eq!(std::mem::size_of::<super::Header>(), 104);
+    fn header_is_112_bytes() {
+        assert_eq!(std::mem::size_of::<super::Header>(), 112);
     }
 }
 
@@ -827,6 +837,7 @@ mod loom_tests {
             async { Ok(5u32) },
             Context::current(),
             TaskId::next(),
+            Location::caller(),
             sched.clone(),
             super::super::state::NOTIFIED,
             (),
