@@ -210,7 +210,12 @@ fn call_graph_names_other_suspensions_and_cancelling() {
         let promise = ravel::Promise::<u32>::new();
         let p2 = promise.clone();
         let p = ravel::spawn(async move { p2.await.map(drop) });
-        until(|| [&g, &s, &th, &p].into_iter().all(|t| suspended(t))).await?;
+        let event = std::sync::Arc::new(ravel::sync::Event::new());
+        let e2 = event.clone();
+        let ev = ravel::spawn(async move { e2.wait().await });
+        until(|| [&g, &s, &th, &p, &ev].into_iter().all(|t| suspended(t))).await?;
+        assert!(matches!(ev.info().suspended_on, SuspendedOn::Sync("Event.wait")));
+        event.set();
 
         assert!(matches!(&g.info().suspended_on, SuspendedOn::Gather(ts) if ids(ts) == ids(&children)));
         assert_eq!(ids(&g.info().awaits()), ids(&children));
@@ -229,7 +234,7 @@ fn call_graph_names_other_suspensions_and_cancelling() {
         inner_ref.cancel();
         tx.send(()).unwrap();
         promise.set_result(1)?;
-        for t in [g.to_task_ref(), s.to_task_ref(), th.to_task_ref(), p.to_task_ref()] {
+        for t in [g.to_task_ref(), s.to_task_ref(), th.to_task_ref(), p.to_task_ref(), ev.to_task_ref()] {
             t.wait_done().await?;
         }
         Ok(())

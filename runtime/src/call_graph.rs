@@ -351,7 +351,7 @@ impl fmt::Display for Suspended<'_> {
             SuspendedOn::Sleep(None) => f.write_str("sleep (for ever)"),
             SuspendedOn::ToThread => f.write_str("to_thread"),
             SuspendedOn::Promise => f.write_str("a promise"),
-            SuspendedOn::Sync => f.write_str("a ravel::sync primitive"),
+            SuspendedOn::Sync(what) => f.write_str(what),
             SuspendedOn::Io(what) => write!(f, "I/O on {what}"),
             SuspendedOn::Other(what) => f.write_str(what),
         }

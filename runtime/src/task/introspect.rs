@@ -113,8 +113,9 @@ pub enum SuspendedOn {
     ToThread,
     /// A `Promise`.
     Promise,
-    /// A `ravel::sync` primitive or queue.
-    Sync,
+    /// A `ravel::sync` primitive or queue: which wait (`"Lock.acquire"`,
+    /// `"Event.wait"`, `"Queue.get"`, ...).
+    Sync(&'static str),
     /// I/O readiness: the hook `ravel::io` fills (a socket or another
     /// source, described), recorded when an I/O wait suspends. Nothing
     /// records it yet: I/O readiness dispatch lands with `ravel::io`.
