@@ -24,7 +24,10 @@
 //! awaited; a panic of the function resumes in the caller. On the
 //! current-thread flavour the body need not be `Send` (it runs through
 //! `Runtime::run_local`), so `Rc`/`RefCell` state may live in it. The
-//! function returns `()` or a `ravel::Result<T>`.
+//! function returns `()` or a `ravel::Result<T>`; a `main` returning `()`
+//! whose task still ends with an error (Ctrl-C, a cancellation) exits with
+//! status 1 after printing it, as a `main` returning that error would, and
+//! such a test fails.
 #![warn(missing_docs)]
 
 use proc_macro::TokenStream;
