@@ -55,7 +55,7 @@ async fn main() -> ravel::Result<()> {
             Ok(())
         });
         flush_tx.send(flush.to_task_ref()).expect("the watchdog is waiting");
-        tg.spawn_with(Builder::new().name("reporter"), async move { flush.await })?;
+        tg.spawn_with(Builder::new().name("reporter"), flush)?; // awaits flush
         tg.spawn_with::<_, ()>(Builder::new().name("ticker"), async {
             loop {
                 ravel::sleep(Duration::from_secs(1)).await?;

@@ -75,7 +75,7 @@ fn scenario(rt: &ravel::Runtime) -> Seen {
             let third = ravel::task::Builder::new().name("third").spawn(ravel::sleep(2 * HOUR));
             let third_ref = third.to_task_ref();
             let spawn_line = line!() - 2;
-            let joiner = tg.spawn_with(ravel::task::Builder::new().name("joiner"), async move { third.await })?;
+            let joiner = tg.spawn_with(ravel::task::Builder::new().name("joiner"), third)?; // joins third
             tx.send((waiter.to_task_ref(), joiner.to_task_ref(), third_ref, spawn_line)).unwrap();
             Ok(())
         })
@@ -100,7 +100,7 @@ fn call_graph_task_group_scenario_has_the_expected_tree() {
         let seen = scenario(&rt);
         let info = |t: &TaskRef| seen.dump.get(t.id()).unwrap_or_else(|| panic!("{flavour}: {t:?} missing"));
         assert_eq!(ids(&info(&seen.main).awaits()), ids(&[seen.waiter.clone(), seen.joiner.clone()]), "{flavour}");
-        assert_eq!(ids(&info(&seen.joiner).awaits()), ids(&[seen.third.clone()]), "{flavour}");
+        assert_eq!(ids(&info(&seen.joiner).awaits()), ids(std::slice::from_ref(&seen.third)), "{flavour}");
         assert!(info(&seen.waiter).awaits().is_empty(), "{flavour}");
         assert!(info(&seen.third).awaits().is_empty(), "{flavour}");
         assert_eq!(seen.dump.awaited_by(seen.third.id()).len(), 1, "{flavour}");

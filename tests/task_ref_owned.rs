@@ -20,7 +20,7 @@ fn to_task_ref_outlives_the_moved_task() {
             let also: TaskRef = (&task).into();
             assert_eq!(kept, also, "{flavour}");
             assert_eq!(kept.id(), task.id(), "{flavour}");
-            let joiner = ravel::spawn(async move { task.await });
+            let joiner = ravel::spawn(task); // a task whose future joins `task`
             assert_eq!(joiner.await?, 7, "{flavour}");
             assert!(kept.done() && !kept.cancelled(), "{flavour}");
             Ok(())
