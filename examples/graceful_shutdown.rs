@@ -124,92 +124,85 @@ fn ms(start: Instant) -> u128 {
     start.elapsed().as_millis() / 10 * 10
 }
 
-fn main() {
-    let outcomes = ravel::run(async {
-        let start = Instant::now();
-        let inbox = Arc::new(Inbox::default());
-        let outcomes = Arc::new(Mutex::new(Outcomes::default()));
-        // The server's drain deadline: none until shutdown starts.
-        let deadline = Timeout::after(None);
-        let shutdown_started = Promise::<()>::new();
+/// The server and its clients; the outcome of every request.
+async fn serve() -> ravel::Result<Outcomes> {
+    let start = Instant::now();
+    let inbox = Arc::new(Inbox::default());
+    let outcomes = Arc::new(Mutex::new(Outcomes::default()));
+    // The server's drain deadline: none until shutdown starts.
+    let deadline = Timeout::after(None);
+    let shutdown_started = Promise::<()>::new();
 
-        // Simulated clients: (arrives at ms, request id, work in ms).
-        let client = {
-            let (inbox, outcomes, shutdown_started) = (inbox.clone(), outcomes.clone(), shutdown_started.clone());
-            ravel::spawn(async move {
-                let schedule = [(0, 1, 20), (0, 2, 130), (0, 3, 5_000), (40, 4, 30), (120, 5, 10)];
-                for (at, id, work) in schedule {
-                    ravel::sleep_until(start + Duration::from_millis(at)).await?;
-                    if id == 5 {
-                        // A late client: it arrives once shutdown has begun.
-                        shutdown_started.clone().await?;
-                    }
-                    let req = Request { id, work: Duration::from_millis(work) };
-                    if let Err(req) = inbox.submit(req) {
-                        println!(
-                            "[{:>3} ms] client: request {} refused, the server is shutting down",
-                            ms(start),
-                            req.id
-                        );
-                        outcomes.lock().unwrap().refused.push(req.id);
-                    }
+    // Simulated clients: (arrives at ms, request id, work in ms).
+    let client = {
+        let (inbox, outcomes, shutdown_started) = (inbox.clone(), outcomes.clone(), shutdown_started.clone());
+        ravel::spawn(async move {
+            let schedule = [(0, 1, 20), (0, 2, 130), (0, 3, 5_000), (40, 4, 30), (120, 5, 10)];
+            for (at, id, work) in schedule {
+                ravel::sleep_until(start + Duration::from_millis(at)).await?;
+                if id == 5 {
+                    // A late client: it arrives once shutdown has begun.
+                    shutdown_started.clone().await?;
                 }
-                Ok(())
-            })
-        };
-
-        // The shutdown trigger (a signal handler, an admin endpoint...).
-        let trigger = {
-            let (inbox, outcomes, deadline) = (inbox.clone(), outcomes.clone(), deadline.clone());
-            let shutdown_started = shutdown_started.clone();
-            ravel::spawn(async move {
-                ravel::sleep_until(start + Duration::from_millis(100)).await?;
-                println!("[{:>3} ms] shutdown requested: {} ms grace period", ms(start), GRACE.as_millis());
-                for req in inbox.close() {
+                let req = Request { id, work: Duration::from_millis(work) };
+                if let Err(req) = inbox.submit(req) {
+                    println!("[{:>3} ms] client: request {} refused, the server is shutting down", ms(start), req.id);
                     outcomes.lock().unwrap().refused.push(req.id);
                 }
-                deadline.reschedule(Some(Instant::now() + GRACE))?;
-                shutdown_started.set_result(())?;
-                Ok(())
-            })
-        };
-
-        // The server: the accept loop is the group's body, handlers are children.
-        let served = deadline
-            .run(TaskGroup::run(|server| {
-                let (inbox, outcomes) = (inbox.clone(), outcomes.clone());
-                async move {
-                    while let Some(req) = inbox.recv().await? {
-                        println!(
-                            "[{:>3} ms] accepted request {} ({} ms of work)",
-                            ms(start),
-                            req.id,
-                            req.work.as_millis()
-                        );
-                        let name = format!("request-{}", req.id);
-                        server
-                            .spawn_with(ravel::task::Builder::new().name(name), handle(req, start, outcomes.clone()))?;
-                    }
-                    println!("[{:>3} ms] stopped accepting; {} request(s) in flight", ms(start), server.len());
-                    Ok(())
-                }
-            }))
-            .await;
-        match served {
-            Ok(()) => println!("[{:>3} ms] every in-flight request finished in time", ms(start)),
-            Err(e) if e.is_timeout() => {
-                println!("[{:>3} ms] grace period over: stragglers were cancelled and cleaned up", ms(start))
             }
-            Err(e) => return Err(e),
+            Ok(())
+        })
+    };
+
+    // The shutdown trigger (a signal handler, an admin endpoint...).
+    let trigger = {
+        let (inbox, outcomes, deadline) = (inbox.clone(), outcomes.clone(), deadline.clone());
+        let shutdown_started = shutdown_started.clone();
+        ravel::spawn(async move {
+            ravel::sleep_until(start + Duration::from_millis(100)).await?;
+            println!("[{:>3} ms] shutdown requested: {} ms grace period", ms(start), GRACE.as_millis());
+            for req in inbox.close() {
+                outcomes.lock().unwrap().refused.push(req.id);
+            }
+            deadline.reschedule(Some(Instant::now() + GRACE))?;
+            shutdown_started.set_result(())?;
+            Ok(())
+        })
+    };
+
+    // The server: the accept loop is the group's body, handlers are children.
+    let served = deadline
+        .run(TaskGroup::run(|server| {
+            let (inbox, outcomes) = (inbox.clone(), outcomes.clone());
+            async move {
+                while let Some(req) = inbox.recv().await? {
+                    println!("[{:>3} ms] accepted request {} ({} ms of work)", ms(start), req.id, req.work.as_millis());
+                    let name = format!("request-{}", req.id);
+                    server.spawn_with(ravel::task::Builder::new().name(name), handle(req, start, outcomes.clone()))?;
+                }
+                println!("[{:>3} ms] stopped accepting; {} request(s) in flight", ms(start), server.len());
+                Ok(())
+            }
+        }))
+        .await;
+    match served {
+        Ok(()) => println!("[{:>3} ms] every in-flight request finished in time", ms(start)),
+        Err(e) if e.is_timeout() => {
+            println!("[{:>3} ms] grace period over: stragglers were cancelled and cleaned up", ms(start))
         }
-        trigger.await?;
-        client.await?;
-        // The server task is not left cancelled: it goes on normally.
-        assert_eq!(ravel::current_task().unwrap().cancelling(), 0);
-        let outcomes = std::mem::take(&mut *outcomes.lock().unwrap());
-        Ok(outcomes)
-    })
-    .unwrap_or_else(|e| panic!("the server failed: {e}"));
+        Err(e) => return Err(e),
+    }
+    trigger.await?;
+    client.await?;
+    // The server task is not left cancelled: it goes on normally.
+    assert_eq!(ravel::current_task().unwrap().cancelling(), 0);
+    let outcomes = std::mem::take(&mut *outcomes.lock().unwrap());
+    Ok(outcomes)
+}
+
+#[ravel::main]
+async fn main() -> ravel::Result<()> {
+    let outcomes = serve().await?;
 
     println!("completed: {:?}", outcomes.completed);
     println!("cancelled at the deadline: {:?}", outcomes.cancelled);
@@ -217,4 +210,5 @@ fn main() {
     assert_eq!(outcomes.completed, [1, 4, 2]);
     assert_eq!(outcomes.cancelled, [3]);
     assert_eq!(outcomes.refused, [5]);
+    Ok(())
 }

@@ -1,5 +1,5 @@
 //! A tour of Ravel: cancellation with async cleanup, cancel counters, eager
-//! tasks, and `ravel::run`.
+//! tasks, and `#[ravel::main]` (`ravel::run`).
 //!
 //! Run it with `cargo run --release --example tour`.
 
@@ -88,7 +88,7 @@ async fn tour() -> Result<()> {
     }
     println!("  {hits} of 10 lookups were done when spawn returned; sum = {total}; took {:?}", start.elapsed());
 
-    println!("4. A task left running when main returns is cancelled by ravel::run");
+    println!("4. A task left running when main returns is cancelled by #[ravel::main] (as ravel::run does)");
     let started = Promise::new();
     let signal = started.clone();
     let leftover = spawn(async move {
@@ -106,12 +106,11 @@ async fn tour() -> Result<()> {
     Ok(())
 }
 
-fn main() {
-    match ravel::run(tour()) {
-        Ok(()) => println!("done"),
-        Err(e) => {
-            eprintln!("tour failed: {e}");
-            std::process::exit(1);
-        }
-    }
+/// `#[ravel::main]` runs `main` as `ravel::run` does: a multi-thread
+/// runtime, main as a task named "main", leftovers cancelled at the end.
+#[ravel::main]
+async fn main() -> Result<()> {
+    tour().await?;
+    println!("done");
+    Ok(())
 }

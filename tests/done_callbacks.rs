@@ -26,9 +26,12 @@ fn callbacks_run_after_completion_in_order() {
                 });
             }
             let l2 = l.clone();
+            let failed_ran: Promise<()> = Promise::new();
+            let failed_done = failed_ran.clone();
             failed.add_done_callback(move |t| {
                 let e = t.exception().unwrap().unwrap();
                 l2.push(format!("failed cb: {e}"));
+                let _ = failed_done.set_result(());
             });
             failed.wait_done().await?;
             let done = all_ran.clone();
@@ -38,6 +41,9 @@ fn callbacks_run_after_completion_in_order() {
             assert!(l.events().iter().all(|e| !e.starts_with("ok")), "{flavour}: nothing before completion");
             gate.set_result(())?;
             all_ran.await?;
+            // On the multi-thread runtime the failed task's callback may run
+            // on another worker after the root resumed: wait for it too.
+            failed_ran.await?;
             assert_eq!(ok.await?, 1);
             Ok(())
         })

@@ -445,3 +445,35 @@ fn f05_return_exceptions_with_eager_failures() {
     assert_eq!(outcomes[1].as_ref().unwrap_err().to_string(), "eager failure");
     assert_eq!(*outcomes[2].as_ref().unwrap(), 2);
 }
+
+/// `gather_tasks` awaits existing tasks themselves: the gather's children
+/// are those tasks (no wrapper task per argument), the results come in
+/// argument order, and cancelling the gather cancels the given tasks.
+/// CPython: `test_tasks.py::GatherTestsBase::test_result_exception_success`
+/// with tasks as arguments.
+#[test]
+fn gather_tasks_awaits_the_given_tasks_without_wrapping() {
+    for (flavour, rt) in both() {
+        block(&rt, async move {
+            let a = ravel::spawn(async {
+                ravel::sleep(Duration::from_millis(2)).await?;
+                Ok(1)
+            });
+            let b = ravel::spawn(async { Ok(2) });
+            let ids = [a.id(), b.id()];
+            let before = ravel::all_tasks().len();
+            let g = ravel::gather_tasks([a, b]);
+            assert_eq!(ravel::all_tasks().len(), before, "{flavour}: no task was spawned");
+            assert_eq!(g.children().iter().map(|c| c.id()).collect::<Vec<_>>(), ids, "{flavour}");
+            assert_eq!(g.await?, [1, 2], "{flavour}");
+
+            let c = ravel::spawn(forever());
+            let watch: TaskRef = c.to_task_ref();
+            let g = ravel::gather_tasks([c]);
+            assert!(g.cancel(), "{flavour}");
+            assert!(g.await.unwrap_err().is_cancelled(), "{flavour}");
+            assert!(watch.cancelled(), "{flavour}: the given task itself was cancelled");
+            Ok(())
+        });
+    }
+}

@@ -61,6 +61,10 @@ fn c01_timeout_at_basic() {
             // The free function does the same.
             let err = ravel::timeout_at(Some(Instant::now() + SHORT), ravel::sleep(LONG)).await.unwrap_err();
             assert!(err.is_timeout());
+            // A bare Instant works too, as `timeout` takes a bare Duration.
+            let err = ravel::timeout_at(Instant::now() + SHORT, ravel::sleep(LONG)).await.unwrap_err();
+            assert!(err.is_timeout());
+            assert_eq!(Timeout::at(deadline).when(), Some(deadline));
             assert_eq!(current_task().unwrap().cancelling(), 0);
             Ok(())
         });

@@ -173,6 +173,10 @@ impl CancelTarget for Shared {
     fn target_done(&self) -> bool {
         self.done()
     }
+
+    fn suspended_on(&self) -> crate::call_graph::SuspendedOn {
+        crate::call_graph::SuspendedOn::Gather(self.children.clone())
+    }
 }
 
 /// The awaiting side, shared by every gather future: a forwarding leaf, so
@@ -348,8 +352,38 @@ where
     F: Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
 {
-    let tasks: Vec<Task<T>> = futures.into_iter().map(crate::spawn).collect();
+    // The closure hides the caller from `#[track_caller]`: pass it on.
+    let location = std::panic::Location::caller();
+    let builder = crate::task::Builder { location: Some(location), ..crate::task::Builder::new() };
+    let tasks: Vec<Task<T>> = futures.into_iter().map(|f| builder.clone().spawn(f)).collect();
     let children = tasks.iter().map(|t| t.as_task_ref().clone()).collect();
+    Gather { core: Core::new(children), tasks }
+}
+
+/// [`gather`] of tasks that already exist (asyncio `gather(*tasks)`):
+/// awaits the given tasks themselves, with no task wrapped around each
+/// (`gather(tasks)` would spawn one per task, since a [`Task`] is a
+/// future). Same outcomes as [`gather`]; works outside a runtime too,
+/// since nothing is spawned.
+///
+/// ```
+/// ravel::run(async {
+///     let a = ravel::spawn(async { Ok(1) });
+///     let b = ravel::spawn(async { Ok(2) });
+///     let ids = [a.id(), b.id()];
+///     let g = ravel::gather_tasks([a, b]);
+///     assert_eq!(g.children().iter().map(|c| c.id()).collect::<Vec<_>>(), ids, "the tasks themselves");
+///     assert_eq!(g.await?, [1, 2]);
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
+pub fn gather_tasks<I, T>(tasks: I) -> Gather<T>
+where
+    I: IntoIterator<Item = Task<T>>,
+{
+    let tasks: Vec<Task<T>> = tasks.into_iter().collect();
+    let children = tasks.iter().map(Task::to_task_ref).collect();
     Gather { core: Core::new(children), tasks }
 }
 

@@ -38,7 +38,12 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+#[doc(hidden)]
+#[path = "macros.rs"]
+pub mod __private;
 mod blocking;
+pub mod call_graph;
+mod catch_unwind;
 pub mod context;
 mod driver;
 mod error;
@@ -60,9 +65,11 @@ mod timeout;
 mod to_thread;
 mod yield_now;
 
+pub use call_graph::{capture_call_graph, print_call_graph};
 pub use context::ContextVar;
 pub use error::{Error, ErrorKind, ExceptionGroup, Result};
 pub use promise::Promise;
+pub use ravel_macros::{main, test};
 pub use run::run;
 pub use runtime::{Builder, Handle, Runtime};
 pub use task::cancellable::{cancellable, Cancellable};
@@ -81,7 +88,7 @@ mod gather;
 mod shield;
 mod wait;
 pub use as_completed::{as_completed, AsCompleted};
-pub use gather::{gather, gather_tuple, Gather, GatherAll, GatherTuple, GatherTupleFuture};
+pub use gather::{gather, gather_tasks, gather_tuple, Gather, GatherAll, GatherTuple, GatherTupleFuture};
 pub use shield::{shield, Shield};
 pub use wait::{wait, ReturnWhen};
 // --- end combinators ---

@@ -223,6 +223,10 @@ impl<T: Clone + Send + 'static> CancelTarget for Inner<T> {
     fn target_cancelled(&self) -> bool {
         matches!(self.state.lock().outcome, Outcome::Cancelled(_))
     }
+
+    fn suspended_on(&self) -> crate::call_graph::SuspendedOn {
+        crate::call_graph::SuspendedOn::Promise
+    }
 }
 
 impl<T: Clone + Send + 'static> Future for Promise<T> {

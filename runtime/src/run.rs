@@ -13,6 +13,10 @@ use std::future::Future;
 /// unhandled-error hook ("unhandled exception during ravel::run()
 /// shutdown"), and shuts the runtime down.
 ///
+/// A panic of `main` itself resumes in the caller with its original
+/// payload, after that shutdown (asyncio `run` propagates `SystemExit`);
+/// a panic of a task that `main` awaits stays that task's error.
+///
 /// Called from inside a runtime it returns an invalid-state error
 /// ("ravel::run() cannot be called from a running event loop").
 ///
@@ -23,6 +27,7 @@ use std::future::Future;
 /// });
 /// assert_eq!(answer.unwrap(), 42);
 /// ```
+#[track_caller]
 pub fn run<F, T>(main: F) -> Result<T>
 where
     F: Future<Output = Result<T>> + Send + 'static,

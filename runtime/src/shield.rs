@@ -1,6 +1,7 @@
 //! [`shield`]: asyncio `shield()`.
 
 use crate::error::{Error, Result};
+use crate::task::introspect::Suspension;
 use crate::task::{Leaf, Task};
 use std::fmt;
 use std::future::Future;
@@ -106,9 +107,11 @@ impl<T> Future for Shield<T> {
         // A plain leaf: the awaiter's cancellation is delivered to it and
         // never forwarded to the shielded task.
         let inner = &this.inner;
-        let poll =
-            this.leaf
-                .poll(cx, |cx| if inner.register_done_waker(cx.waker()) { Poll::Pending } else { Poll::Ready(()) });
+        let poll = this.leaf.poll_recorded(
+            cx,
+            || Suspension::Shield(inner.to_task_ref()),
+            |cx| if inner.register_done_waker(cx.waker()) { Poll::Pending } else { Poll::Ready(()) },
+        );
         poll.map(|done| done.and_then(|()| this.outcome()))
     }
 }

@@ -31,13 +31,14 @@
 //! its own eager first step reports on the next loop iteration, as in newer
 //! CPython (gh-128550).
 
+use crate::catch_unwind::CatchUnwind;
 use crate::error::{Error, ExceptionGroup, Result};
 use crate::runtime::{Handle, UnhandledError};
 use crate::task::hook::{ChildDone, DoneHook};
+use crate::task::introspect::{register_scope, Scope, ScopeView, Suspension};
 use crate::task::{self, Leaf, Task, TaskRef};
 use parking_lot::Mutex;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -205,7 +206,11 @@ impl TaskGroup {
         };
         let handle = Handle::try_current()?;
         let group = TaskGroup { inner: Arc::new(Inner { state: Mutex::new(State::default()), parent, handle }) };
-        let body_out = CatchUnwind { future: body(group.clone()) }.await;
+        // The parent awaits the children (call graph), as asyncio 3.14
+        // records the parent in each child's awaited-by.
+        let scope: Arc<dyn ScopeView> = group.inner.clone();
+        register_scope(&group.inner.parent, Arc::downgrade(&scope));
+        let body_out = CatchUnwind::new(body(group.clone())).await;
         group.exit(body_out).await
     }
 
@@ -214,6 +219,7 @@ impl TaskGroup {
     /// An error, with the future dropped unpolled, if the group has finished
     /// ("TaskGroup is finished") or is shutting down after a failure or
     /// [`cancel`](Self::cancel) ("TaskGroup is shutting down").
+    #[track_caller]
     pub fn spawn<F, T>(&self, future: F) -> Result<Task<T>>
     where
         F: Future<Output = Result<T>> + Send + 'static,
@@ -223,6 +229,7 @@ impl TaskGroup {
     }
 
     /// [`spawn`](Self::spawn) with task options (name, eager start).
+    #[track_caller]
     pub fn spawn_with<F, T>(&self, builder: task::Builder, future: F) -> Result<Task<T>>
     where
         F: Future<Output = Result<T>> + Send + 'static,
@@ -502,35 +509,25 @@ impl Future for WaitEmpty<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = &mut *self;
         let group = this.group;
-        this.leaf.poll(cx, |cx| {
-            let mut st = group.state.lock();
-            if st.tasks.is_empty() {
-                return Poll::Ready(());
-            }
-            st.exit_waker = Some(cx.waker().clone());
-            Poll::Pending
-        })
+        this.leaf.poll_recorded(
+            cx,
+            || Suspension::TaskGroupExit,
+            |cx| {
+                let mut st = group.state.lock();
+                if st.tasks.is_empty() {
+                    return Poll::Ready(());
+                }
+                st.exit_waker = Some(cx.waker().clone());
+                Poll::Pending
+            },
+        )
     }
 }
 
-pin_project_lite::pin_project! {
-    /// Polls a future, catching a panic as `Err(payload)`.
-    struct CatchUnwind<F> {
-        #[pin]
-        future: F,
-    }
-}
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = std::thread::Result<F::Output>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        match catch_unwind(AssertUnwindSafe(|| this.future.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
+impl ScopeView for Inner {
+    fn view(&self) -> Option<Scope> {
+        let st = self.state.lock();
+        (!st.finished).then(|| Scope::TaskGroup { children: st.tasks.tasks().filter(|t| !t.done()).cloned().collect() })
     }
 }
 

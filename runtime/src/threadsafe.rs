@@ -62,6 +62,7 @@ impl<T> Clone for ConcurrentFuture<T> {
 /// let f = ravel::run_coroutine_threadsafe(async { Ok(1 + 2) }, rt.handle()).unwrap();
 /// assert_eq!(f.result(Some(Duration::from_secs(5))).unwrap(), 3);
 /// ```
+#[track_caller]
 pub fn run_coroutine_threadsafe<F, T>(future: F, handle: &Handle) -> Result<ConcurrentFuture<T>>
 where
     F: Future<Output = Result<T>> + Send + 'static,

@@ -15,6 +15,7 @@
 
 use crate::error::{Error, ExceptionGroup, Result};
 use crate::runtime::Handle;
+use crate::task::introspect::{register_scope, Scope, ScopeView};
 use crate::task::TaskRef;
 use crate::time::entry::TimerEntry;
 use parking_lot::Mutex;
@@ -66,6 +67,13 @@ struct State {
 
 struct Inner {
     state: Mutex<State>,
+}
+
+impl ScopeView for Inner {
+    fn view(&self) -> Option<Scope> {
+        let st = self.state.lock();
+        matches!(st.phase, Phase::Active | Phase::Expiring).then_some(Scope::Timeout { deadline: st.when })
+    }
 }
 
 /// A timeout scope's handle (asyncio `Timeout`): its deadline can be read
@@ -125,8 +133,26 @@ pub fn timeout<F: Future<Output = Result<T>>, T>(delay: impl Into<Option<Duratio
     timeout_at(delay.into().and_then(|d| Instant::now().checked_add(d)), future)
 }
 
-/// Like [`timeout`] with an absolute deadline (asyncio `timeout_at`).
-pub fn timeout_at<F: Future<Output = Result<T>>, T>(deadline: Option<Instant>, future: F) -> TimeoutFuture<F> {
+/// Like [`timeout`] with an absolute deadline (asyncio `timeout_at`):
+/// an `Instant`, or `None` (or `Option<Instant>`) for no deadline, as
+/// [`timeout`] takes a `Duration` or `None`.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// ravel::run(async {
+///     let deadline = Instant::now() + Duration::from_millis(5);
+///     let err = ravel::timeout_at(deadline, ravel::sleep(Duration::from_secs(3600))).await.unwrap_err();
+///     assert!(err.is_timeout());
+///     ravel::timeout_at(None, async { Ok(()) }).await
+/// })
+/// .unwrap();
+/// ```
+pub fn timeout_at<F: Future<Output = Result<T>>, T>(
+    deadline: impl Into<Option<Instant>>,
+    future: F,
+) -> TimeoutFuture<F> {
+    let deadline = deadline.into();
     // The scope stays inline in the future until it is needed by another
     // party (arming, or `handle()`): a body that never suspends costs no
     // allocation and no lock.
@@ -149,9 +175,10 @@ impl Timeout {
         Timeout::at(delay.into().and_then(|d| Instant::now().checked_add(d)))
     }
 
-    /// A scope with an absolute deadline; `None` means no deadline.
-    pub fn at(deadline: Option<Instant>) -> Timeout {
-        Timeout::with_state(Phase::Created, deadline, 0)
+    /// A scope with an absolute deadline (an `Instant`); `None` means no
+    /// deadline.
+    pub fn at(deadline: impl Into<Option<Instant>>) -> Timeout {
+        Timeout::with_state(Phase::Created, deadline.into(), 0)
     }
 
     fn with_state(phase: Phase, when: Option<Instant>, snapshot: u32) -> Timeout {
@@ -201,7 +228,8 @@ impl Timeout {
     /// expires the scope at once (on the next loop iteration). Errors unless
     /// the scope is active: "Timeout has not been entered", "Cannot change
     /// state of expiring Timeout" (or expired, finished).
-    pub fn reschedule(&self, when: Option<Instant>) -> Result<()> {
+    pub fn reschedule(&self, when: impl Into<Option<Instant>>) -> Result<()> {
+        let when = when.into();
         let mut st = self.inner.state.lock();
         match st.phase {
             Phase::Created => return Err(Error::invalid_state("Timeout has not been entered")),
@@ -233,6 +261,13 @@ impl Timeout {
             st.task = crate::current_task();
             st.handle = Handle::try_current().ok();
             self.inner.schedule(&mut st);
+            let task = st.task.clone();
+            drop(st);
+            // Listed in the task's call-graph info while active.
+            if let Some(task) = task {
+                let scope: Arc<dyn ScopeView> = self.inner.clone();
+                register_scope(&task, Arc::downgrade(&scope));
+            }
         }
     }
 

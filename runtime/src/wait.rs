@@ -1,6 +1,7 @@
 //! [`wait`]: asyncio `wait()`.
 
 use crate::error::{Error, Result};
+use crate::task::introspect::Suspension;
 use crate::task::{CallbackId, Leaf, Task};
 use crate::time::{sleep, Sleep};
 use parking_lot::Mutex;
@@ -79,7 +80,7 @@ pub async fn wait<T: Send + 'static>(
         return Err(Error::invalid_state("Set of Tasks/Futures is empty."));
     }
     let timer = timeout.map(sleep);
-    let tasks = Wait { tasks: Some(tasks), when, timer, leaf: Leaf::new(), waiter: None }.await?;
+    let tasks = Wait { tasks: Some(tasks), when, timer, leaf: Leaf::new(), waiter: None, refs: None }.await?;
     Ok(tasks.into_iter().partition(|t| t.done()))
 }
 
@@ -99,6 +100,8 @@ struct Wait<T> {
     /// The released-waiter flag and the waker to wake, with the done
     /// callbacks to remove at the end; set up at the first suspension.
     waiter: Option<(Arc<Waiter>, Vec<CallbackId>)>,
+    /// The tasks as the call graph shows them, made at the first suspension.
+    refs: Option<Arc<[crate::TaskRef]>>,
 }
 
 /// asyncio's `waiter` future in `_wait`.
@@ -212,7 +215,9 @@ impl<T> Future for Wait<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let mut leaf = std::mem::take(&mut this.leaf);
-        let poll = leaf.poll(cx, |cx| this.poll_wait(cx));
+        let tasks = &this.tasks;
+        let refs = this.refs.get_or_insert_with(|| tasks.iter().flatten().map(Task::to_task_ref).collect()).clone();
+        let poll = leaf.poll_recorded(cx, move || Suspension::Wait(refs), |cx| this.poll_wait(cx));
         this.leaf = leaf;
         if poll.is_ready() {
             this.remove_callbacks();

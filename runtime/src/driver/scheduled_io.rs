@@ -96,12 +96,25 @@ const POLL_SLOT: u64 = 0;
 pub(crate) struct WaitSlot {
     id: Option<u64>,
     tick: u64,
+    /// The tick of a CLOSED readiness that a syscall answered with
+    /// `WouldBlock` (a listening socket after `shutdown`): not readiness
+    /// for this waiter until the tick moves, or it would retry forever.
+    stale_closed: Option<u64>,
 }
 
 impl WaitSlot {
     /// The single slot of the poll-based API.
     pub(crate) fn poll_api() -> WaitSlot {
-        WaitSlot { id: Some(POLL_SLOT), tick: 0 }
+        WaitSlot { id: Some(POLL_SLOT), tick: 0, stale_closed: None }
+    }
+
+    /// Records that the syscall after `event` said `WouldBlock` (call it
+    /// after clearing): if `event` was a hang-up, it stops counting as
+    /// readiness for this waiter until the next event.
+    pub(crate) fn would_block(&mut self, event: ReadyEvent) {
+        if event.is_closed() {
+            self.stale_closed = Some(event.word >> 2);
+        }
     }
 }
 
@@ -237,11 +250,14 @@ impl Half {
     }
 
     fn ready(&self, direction: Direction) -> Option<ReadyEvent> {
-        Self::ready_in(self.word.load(Acquire), direction)
+        Self::ready_in(self.word.load(Acquire), direction, None)
     }
 
-    fn ready_in(word: u64, direction: Direction) -> Option<ReadyEvent> {
-        (word & (READY | CLOSED) != 0).then_some(ReadyEvent { direction, word })
+    /// Readiness in `word`, for a waiter that saw the hang-up of tick
+    /// `stale_closed` answered with `WouldBlock`.
+    fn ready_in(word: u64, direction: Direction, stale_closed: Option<u64>) -> Option<ReadyEvent> {
+        let ready = word & READY != 0 || (word & CLOSED != 0 && stale_closed != Some(word >> 2));
+        ready.then_some(ReadyEvent { direction, word })
     }
 
     /// Registers `waker` under `slot` (allocating an id if it has none).
@@ -343,7 +359,7 @@ impl ScheduledIo {
         slot: &mut WaitSlot,
     ) -> Poll<ReadyEvent> {
         let half = self.half(direction);
-        if let Some(event) = half.ready(direction) {
+        if let Some(event) = Half::ready_in(half.word.load(Acquire), direction, slot.stale_closed) {
             return Poll::Ready(event);
         }
         if let Some(displaced) = half.register(slot, cx.waker()) {
@@ -352,7 +368,7 @@ impl ScheduledIo {
         // Re-read after registering (module docs: the hand-off).
         seq_cst_store_load();
         let word = half.word.load(SeqCst);
-        match Half::ready_in(word, direction) {
+        match Half::ready_in(word, direction, slot.stale_closed) {
             Some(event) => {
                 // Ready after all: the entry would only wake us for nothing.
                 if let Some(id) = slot.id.filter(|&id| id != POLL_SLOT) {
@@ -439,6 +455,29 @@ mod tests {
         io.clear(ev);
         let ev = io.ready(Direction::Read).expect("still ready after a clear");
         assert!(ev.is_closed());
+    }
+
+    #[test]
+    fn a_hang_up_answered_with_would_block_waits_for_the_next_event() {
+        // A listening socket after shutdown: HUP, but accept says EAGAIN.
+        let io = ScheduledIo::new();
+        io.clear(io.ready(Direction::Read).unwrap());
+        io.dispatch(EventBits { read_closed: true, ..Default::default() });
+        let count = Arc::new(Count::default());
+        let waker = Waker::from(count.clone());
+        let mut slot = WaitSlot::default();
+        let Poll::Ready(event) = io.poll_ready(&mut Context::from_waker(&waker), Direction::Read, &mut slot) else {
+            panic!("a hang-up is readiness")
+        };
+        io.clear(event);
+        slot.would_block(event);
+        assert!(
+            io.poll_ready(&mut Context::from_waker(&waker), Direction::Read, &mut slot).is_pending(),
+            "the same hang-up again would spin"
+        );
+        io.dispatch(readable());
+        assert_eq!(count.0.load(SeqCst), 1, "the next event wakes the waiter");
+        assert!(io.poll_ready(&mut Context::from_waker(&waker), Direction::Read, &mut slot).is_ready());
     }
 
     #[test]

@@ -341,7 +341,13 @@ fn drive<T: AsRawFd, C: IoCall<T>>(
                 }
                 return Poll::Ready(Ok(value));
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => fd.clear_ready(event),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                fd.clear_ready(event);
+                // A hang-up that the syscall answers with WouldBlock (a
+                // listener after shutdown) is not retried until the next
+                // event: CLOSED is never cleared, so this would spin.
+                slot.would_block(event);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Poll::Ready(Err(e)),
         }

@@ -28,6 +28,7 @@ impl Handle {
     }
 
     /// Spawns with a full spec (the one spawn path).
+    #[track_caller]
     pub(crate) fn spawn_spec<F, T>(&self, spec: Spec, future: F) -> Task<T>
     where
         F: Future<Output = Result<T>> + Send + 'static,
@@ -63,6 +64,7 @@ impl Handle {
     /// let task = rt.handle().spawn(async { Ok("hi") });
     /// assert_eq!(rt.block_on(async move { task.await }).unwrap(), "hi");
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(&self, future: F) -> Task<T>
     where
         F: Future<Output = Result<T>> + Send + 'static,
@@ -91,6 +93,29 @@ impl Handle {
         }
         self.shared.call_soon(Box::new(f));
         Ok(())
+    }
+
+    /// Every live task of this runtime with its name, id, state, spawn
+    /// location, cancel counter, what it is suspended on and the scopes it
+    /// is in; `Display` prints the tree of which task awaits which
+    /// (`python -m asyncio pstree`). From any thread: a program that hangs
+    /// can print it from a watchdog thread. See [`call_graph`](crate::call_graph).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = ravel::Runtime::new().unwrap();
+    /// let stuck = rt.handle().spawn(ravel::sleep(Duration::from_secs(3600)));
+    /// while stuck.info().state != ravel::call_graph::TaskState::Suspended {
+    ///     std::thread::yield_now(); // until it parks on its sleep
+    /// }
+    /// let handle = rt.handle().clone();
+    /// let text = std::thread::spawn(move || handle.dump().to_string()).join().unwrap();
+    /// assert!(text.contains("on sleep (until +"), "{text}");
+    /// stuck.cancel();
+    /// ```
+    pub fn dump(&self) -> crate::call_graph::Dump {
+        crate::call_graph::Dump::of(self.all_tasks())
     }
 
     /// All tasks of this runtime that are not done (asyncio `all_tasks`).

@@ -8,10 +8,11 @@ pub use crate::scheduler::unhandled::UnhandledError;
 pub use builder::Builder;
 pub use handle::Handle;
 
+use crate::catch_unwind::CatchUnwind;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::scheduler::{enter, worker, Shared};
-use crate::task::raw::RawTask;
+use crate::task::raw::{Local, RawTask};
 use crate::task::TaskRef;
 use parking_lot::{Condvar, Mutex};
 use spawn::{spawn, Spec};
@@ -71,6 +72,25 @@ impl Runtime {
     /// # Panics
     /// When called from inside a Ravel runtime (a worker thread, or inside
     /// another `block_on`): blocking there would deadlock; await instead.
+    ///
+    /// When `future` itself panics, the panic resumes here, in the caller,
+    /// with its original payload (as in Tokio's `block_on` and
+    /// `std::thread::scope`), so a failed `assert!` in a test fails the test
+    /// even if the result is ignored. A panic of a task that `future`
+    /// awaits stays that task's error ([`Error::is_panic`]), which `future`
+    /// may handle or return.
+    ///
+    /// ```
+    /// let rt = ravel::Builder::new_current_thread().build().unwrap();
+    /// let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     let _ = rt.block_on(async { panic!("root") as ravel::Result<()> });
+    /// }));
+    /// assert_eq!(caught.unwrap_err().downcast_ref::<&str>(), Some(&"root"));
+    /// // A child's panic is that child's error.
+    /// let err = rt.block_on(async { ravel::spawn(async { panic!("child") as ravel::Result<()> }).await });
+    /// assert!(err.unwrap_err().is_panic());
+    /// ```
+    #[track_caller]
     pub fn block_on<F, T>(&self, future: F) -> Result<T>
     where
         F: Future<Output = Result<T>> + Send + 'static,
@@ -86,9 +106,87 @@ impl Runtime {
             return Err(Error::runtime_closed("the runtime is shut down"));
         }
         let _enter = enter::enter(self.handle.shared().clone());
-        let task = spawn(self.handle.shared().clone(), true, Spec::lazy(), future);
+        let task = spawn(self.handle.shared().clone(), true, Spec::lazy(), catch_root(future));
         self.drive_until(task.as_task_ref());
-        task.result()
+        resume_root(task.result())
+    }
+
+    /// [`block_on`](Self::block_on) for a root future that is not `Send`
+    /// (it may hold `Rc`, `RefCell`, or borrow-free thread-bound state), on a
+    /// current-thread runtime: the root is polled only by this thread, which
+    /// runs the scheduler, so nothing forces it to be `Send`, as Tokio's
+    /// `block_on` does not. Tasks it spawns are ordinary tasks and are
+    /// `Send` as always. Root panics resume here as in `block_on`.
+    ///
+    /// The Send path pays nothing for this: `block_on` is unchanged, and
+    /// the root is wrapped in a thread check only here.
+    ///
+    /// # Panics
+    /// On a multi-thread runtime (its workers poll the root task), and
+    /// where `block_on` panics.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let rt = ravel::Builder::new_current_thread().build().unwrap();
+    /// let total = rt.block_on_local(async {
+    ///     let log = Rc::new(RefCell::new(Vec::new())); // not Send
+    ///     for i in 0..3 {
+    ///         let n = ravel::spawn(async move { Ok(i * 10) }).await?;
+    ///         log.borrow_mut().push(n);
+    ///     }
+    ///     let sum: i32 = log.borrow().iter().sum();
+    ///     Ok(Rc::new(sum)) // nor is the output
+    /// });
+    /// assert_eq!(*total.unwrap(), 30);
+    /// ```
+    #[track_caller]
+    pub fn block_on_local<F, T>(&self, future: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>> + 'static,
+        T: 'static,
+    {
+        self.require_current_thread("Runtime::block_on_local");
+        self.block_on(Local::new(future)).map(Local::into_inner)
+    }
+
+    /// [`run`](Self::run) for a `main` that is not `Send`, on a
+    /// current-thread runtime, as [`block_on_local`](Self::block_on_local)
+    /// is to `block_on`. `#[ravel::main(flavor = "current_thread")]` and
+    /// `#[ravel::test]` run their body this way.
+    ///
+    /// # Panics
+    /// On a multi-thread runtime.
+    ///
+    /// ```
+    /// let rt = ravel::Builder::new_current_thread().build().unwrap();
+    /// let out = rt.run_local(async {
+    ///     let counter = std::rc::Rc::new(std::cell::Cell::new(0));
+    ///     ravel::yield_now().await?;
+    ///     counter.set(counter.get() + 1);
+    ///     Ok((counter.get(), ravel::current_task().unwrap().name()))
+    /// });
+    /// assert_eq!(out.unwrap(), (1, "main".to_string()));
+    /// ```
+    #[track_caller]
+    pub fn run_local<F, T>(&self, main: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>> + 'static,
+        T: 'static,
+    {
+        self.require_current_thread("Runtime::run_local");
+        self.run(Local::new(main)).map(Local::into_inner)
+    }
+
+    fn require_current_thread(&self, what: &str) {
+        if !self.handle.shared().current_thread {
+            panic!(
+                "{what} needs a current-thread runtime (Builder::new_current_thread()): \
+                 a multi-thread runtime polls its root task on its workers, so the root must be Send \
+                 (use block_on / run there)"
+            );
+        }
     }
 
     /// Runs the scheduler (current-thread) or waits (multi-thread) until
@@ -120,6 +218,20 @@ impl Runtime {
     /// cancels every task still alive once, waits for them, reports their
     /// failures through the unhandled-error hook, and returns main's
     /// outcome. The runtime stays usable afterwards.
+    ///
+    /// A panic of `main` itself resumes in the caller with its original
+    /// payload, after the leftover tasks were cancelled and awaited (asyncio
+    /// `run` propagates `SystemExit` and `KeyboardInterrupt` the same way).
+    ///
+    /// ```
+    /// let rt = ravel::Runtime::new().unwrap();
+    /// let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     rt.run(async { panic!("main") as ravel::Result<()> })
+    /// }));
+    /// assert_eq!(caught.unwrap_err().downcast_ref::<&str>(), Some(&"main"));
+    /// assert_eq!(rt.run(async { Ok(1) }).unwrap(), 1, "the runtime is still usable");
+    /// ```
+    #[track_caller]
     pub fn run<F, T>(&self, main: F) -> Result<T>
     where
         F: Future<Output = Result<T>> + Send + 'static,
@@ -138,7 +250,7 @@ impl Runtime {
         let ctx = self.run_context.lock().take().unwrap_or_else(Context::current);
         let slot = self.run_context.clone();
         let main = async move {
-            let out = main.await;
+            let out = catch_root(main).await;
             *slot.lock() = Some(Context::current());
             out
         };
@@ -161,7 +273,7 @@ impl Runtime {
             Err(e) if e.is_cancelled() && interrupts > 0 && (e.is_aborted() || main_task.uncancel() == 0) => {
                 Err(Error::interrupted())
             }
-            out => out,
+            out => resume_root(out),
         }
     }
 
@@ -244,6 +356,30 @@ impl Runtime {
             }
         }
         shared.shutdown_tasks();
+    }
+}
+
+/// The root future of `block_on` or `run`, with its own panic caught so
+/// that the caller can resume it (a panic of a task it awaits stays that
+/// task's error).
+async fn catch_root<F, T>(future: F) -> Result<std::thread::Result<T>>
+where
+    F: Future<Output = Result<T>>,
+{
+    match CatchUnwind::new(future).await {
+        Ok(out) => out.map(Ok),
+        Err(payload) => Ok(Err(payload)),
+    }
+}
+
+/// The root's outcome for the caller: a panic of the root future resumes
+/// here, with its original payload (as Tokio's `block_on`,
+/// `std::thread::scope` and asyncio `run` for `SystemExit` do).
+fn resume_root<T>(out: Result<std::thread::Result<T>>) -> Result<T> {
+    match out {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(payload)) => std::panic::resume_unwind(payload),
+        Err(e) => Err(e),
     }
 }
 

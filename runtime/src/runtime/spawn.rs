@@ -13,6 +13,7 @@ use crate::task::raw::RawTask;
 use crate::task::state::{Snapshot, ABORT, NOTIFIED, RUNNING};
 use crate::task::{Builder, Task, TaskId};
 use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc;
 
 /// Eager first steps nested deeper than this fall back to normal scheduling,
@@ -29,15 +30,20 @@ pub(crate) struct Spec<H = ()> {
     pub(crate) ctx: Option<Context>,
     /// Run on the completing thread once the task is done (task groups).
     pub(crate) hook: H,
+    /// Where the spawn was asked for (the user's call site).
+    pub(crate) location: &'static Location<'static>,
 }
 
 impl Spec {
-    /// No name, the runtime's eager setting, the spawner's context, no hook.
+    /// No name, the runtime's eager setting, the spawner's context, no hook;
+    /// spawned at the caller's location.
+    #[track_caller]
     pub(crate) fn new() -> Spec {
-        Spec { name: None, eager: None, ctx: None, hook: () }
+        Spec { name: None, eager: None, ctx: None, hook: (), location: Location::caller() }
     }
 
     /// Never eager (the root task of `block_on` and `run`).
+    #[track_caller]
     pub(crate) fn lazy() -> Spec {
         Spec { eager: Some(false), ..Spec::new() }
     }
@@ -60,7 +66,7 @@ where
     let id = TaskId::next();
     let flags = if eager { RUNNING } else { NOTIFIED };
     let ctx = spec.ctx.unwrap_or_else(Context::current);
-    let [registered, handle, runner] = RawTask::new(future, ctx, id, shared, flags, spec.hook);
+    let [registered, handle, runner] = RawTask::new(future, ctx, id, spec.location, shared, flags, spec.hook);
     // The task's own reference to the runtime (moved in above), borrowed.
     let shared: &Shared = handle.header().scheduler().as_any().downcast_ref().expect("a Ravel task runs on Shared");
     if let Some(name) = spec.name {
@@ -85,8 +91,13 @@ where
 }
 
 impl Builder {
+    #[track_caller]
     fn spec(self) -> Spec {
-        Spec { name: self.name, eager: self.eager_start, ..Spec::new() }
+        let location = match self.location {
+            Some(location) => location,
+            None => Location::caller(),
+        };
+        Spec { name: self.name, eager: self.eager_start, location, ..Spec::new() }
     }
 
     /// Spawns on the current runtime.
@@ -118,6 +129,7 @@ impl Builder {
     /// });
     /// assert_eq!(rt.block_on(task).unwrap(), "greeter");
     /// ```
+    #[track_caller]
     pub fn spawn_on<F, T>(self, handle: &Handle, future: F) -> Task<T>
     where
         F: Future<Output = Result<T>> + Send + 'static,
@@ -127,12 +139,17 @@ impl Builder {
     }
 
     /// Spawns on `handle` with a completion hook (task groups).
+    #[track_caller]
     pub(crate) fn spawn_hooked<F, T>(self, handle: &Handle, future: F, hook: DoneHook) -> Task<T>
     where
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let spec = Spec { name: self.name, eager: self.eager_start, ctx: None, hook: Some(hook) };
+        let location = match self.location {
+            Some(location) => location,
+            None => Location::caller(),
+        };
+        let spec = Spec { name: self.name, eager: self.eager_start, ctx: None, hook: Some(hook), location };
         spawn(handle.shared().clone(), false, spec, future)
     }
 }

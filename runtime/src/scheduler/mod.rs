@@ -292,8 +292,15 @@ impl Shared {
             Ok(())
         };
         let flags = crate::task::state::NOTIFIED | crate::task::state::CALLBACK;
-        let [registry_ref, handle_ref, runner] =
-            RawTask::new(future, crate::context::Context::current(), TaskId::next_callback(), me, flags, ());
+        let [registry_ref, handle_ref, runner] = RawTask::new(
+            future,
+            crate::context::Context::current(),
+            TaskId::next_callback(),
+            std::panic::Location::caller(),
+            me,
+            flags,
+            (),
+        );
         drop(registry_ref);
         handle_ref.header().state.unset_join_interest();
         drop(handle_ref);

@@ -107,7 +107,7 @@ impl Condition {
         if !self.locked() {
             return Err(Error::invalid_state("cannot wait on un-acquired lock"));
         }
-        let node = Node::new();
+        let node = Node::new("Condition.wait");
         // Re-acquired below as the same hold, so the caller's guard
         // releases it.
         let hold = self.lock.current_hold();

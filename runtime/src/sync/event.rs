@@ -137,7 +137,7 @@ impl Future for EventWait {
             if st.set {
                 return Ok(());
             }
-            let node = Node::new();
+            let node = Node::new("Event.wait");
             st.waiters.push_back(node.clone());
             Err(node)
         }));

@@ -246,7 +246,7 @@ impl Future for Acquire {
             if let Some(hold) = Lock::take_if_free(&mut st) {
                 return Ok(hold);
             }
-            let node = Node::new();
+            let node = Node::new("Lock.acquire");
             st.waiters.push_back(node.clone());
             Err(node)
         }));

@@ -512,7 +512,7 @@ impl<T> Inner<T> {
             if st.shutdown {
                 return PutPass::ShutDown;
             }
-            let node = Node::new();
+            let node = Node::new("Queue.put");
             st.putters.push_back(node.clone());
             return PutPass::Wait(node);
         }
@@ -534,7 +534,7 @@ impl<T> Inner<T> {
             if st.shutdown {
                 return GetPass::ShutDown;
             }
-            let node = Node::new();
+            let node = Node::new("Queue.get");
             st.getters.push_back(node.clone());
             return GetPass::Wait(node);
         }

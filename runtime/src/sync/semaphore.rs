@@ -251,7 +251,7 @@ impl Future for SemaphoreAcquire {
                 st.value -= 1;
                 return Ok(());
             }
-            let node = Node::new();
+            let node = Node::new("Semaphore.acquire");
             st.waiters.push_back(node.clone());
             Err(node)
         }));

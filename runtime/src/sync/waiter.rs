@@ -60,11 +60,13 @@ struct NodeState {
 /// One waiter: asyncio's bare future in a primitive's deque.
 pub(crate) struct Node {
     state: Mutex<NodeState>,
+    /// The wait it stands for (`"Lock.acquire"`), for the call graph.
+    kind: &'static str,
 }
 
 impl Node {
-    pub(crate) fn new() -> Arc<Node> {
-        Arc::new(Node { state: Mutex::new(NodeState { outcome: Outcome::Pending, waker: None }) })
+    pub(crate) fn new(kind: &'static str) -> Arc<Node> {
+        Arc::new(Node { state: Mutex::new(NodeState { outcome: Outcome::Pending, waker: None }), kind })
     }
 
     /// `fut.set_result(..)` on a pending node: wakes its task. False if the
@@ -141,6 +143,10 @@ impl CancelTarget for Node {
 
     fn target_cancelled(&self) -> bool {
         self.cancelled()
+    }
+
+    fn suspended_on(&self) -> crate::call_graph::SuspendedOn {
+        crate::call_graph::SuspendedOn::Sync(self.kind)
     }
 }
 
@@ -303,13 +309,13 @@ mod loom_tests {
         for with_b in [false, true] {
             loom::model(move || {
                 let lock = Arc::new(MiniLock::default());
-                let a = Node::new();
+                let a = Node::new("test");
                 {
                     let mut st = lock.state.lock();
                     st.0 = true;
                     st.1.push_back(a.clone());
                     if with_b {
-                        st.1.push_back(Node::new());
+                        st.1.push_back(Node::new("test"));
                     }
                 }
                 let (l1, l2) = (lock.clone(), lock.clone());

@@ -22,6 +22,10 @@
 pub struct Builder {
     pub(crate) name: Option<String>,
     pub(crate) eager_start: Option<bool>,
+    /// The spawn location to record, when the spawn goes through a closure
+    /// that `#[track_caller]` cannot see through (`gather`); else the caller
+    /// of `spawn`.
+    pub(crate) location: Option<&'static std::panic::Location<'static>>,
 }
 
 impl Builder {

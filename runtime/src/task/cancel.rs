@@ -48,7 +48,7 @@ pub(crate) fn cancel(task: &RawTask, message: Option<String>) -> bool {
         let mut slot = header.slot.lock();
         // A request while a delivery is pending joins it, also with a waiter
         // recorded: the woken leaf forwards the pending one when it resumes.
-        let waiter = if header.cancel.is_pending() { None } else { slot.waiter.clone() };
+        let waiter = if header.cancel.is_pending() { None } else { slot.waiter.clone().filter(Waiter::forwards) };
         let Some(waiter) = waiter else {
             match header.cancel.request_delivery(is_suspended(cur)) {
                 None => break false,
@@ -65,6 +65,7 @@ pub(crate) fn cancel(task: &RawTask, message: Option<String>) -> bool {
         drop(slot);
         match waiter {
             Waiter::Target(target) => break target.cancel_target(message.clone()) || refused(cur, &message),
+            Waiter::Leaf(_) => unreachable!("filtered out above"),
             Waiter::Task(inner) => {
                 chain.push(cur.clone());
                 let inner = inner.raw();

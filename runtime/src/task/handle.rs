@@ -285,6 +285,47 @@ impl TaskRef {
         WaitDone { task: self.clone(), leaf: Leaf::new() }
     }
 
+    /// A snapshot of the task for introspection: name, id, state, spawn
+    /// location, cancel counter, what it is suspended on and the scopes
+    /// it is in. See [`call_graph`](crate::call_graph).
+    ///
+    /// ```
+    /// use ravel::call_graph::{SuspendedOn, TaskState};
+    /// use std::time::Duration;
+    ///
+    /// ravel::run(async {
+    ///     let t = ravel::spawn(ravel::sleep(Duration::from_secs(3600)));
+    ///     while t.info().state != TaskState::Suspended {
+    ///         ravel::yield_now().await?;
+    ///     }
+    ///     let info = t.info();
+    ///     assert_eq!(info.state, TaskState::Suspended);
+    ///     assert!(matches!(info.suspended_on, SuspendedOn::Sleep(_)));
+    ///     assert_eq!(info.location.line(), line!() - 7, "spawned above");
+    ///     t.cancel();
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn info(&self) -> super::introspect::TaskInfo {
+        super::introspect::TaskInfo::of(self)
+    }
+
+    /// Where the task was spawned (every spawn function is
+    /// `#[track_caller]`).
+    ///
+    /// ```
+    /// ravel::run(async {
+    ///     let t = ravel::spawn(async { Ok(()) });
+    ///     assert_eq!(t.spawn_location().line(), line!() - 1);
+    ///     t.await
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn spawn_location(&self) -> &'static std::panic::Location<'static> {
+        self.raw.header().location
+    }
+
     fn state_name(&self) -> &'static str {
         let s = self.raw.header().state.load();
         if !s.has(COMPLETE) {
@@ -421,9 +462,46 @@ impl<T> Task<T> {
         Task { inner: TaskRef::from_raw(raw), leaf: ForwardingLeaf::new(), _output: PhantomData }
     }
 
-    /// The type-erased handle.
+    /// The type-erased handle, borrowed.
     pub fn as_task_ref(&self) -> &TaskRef {
         &self.inner
+    }
+
+    /// An owned type-erased handle to this task (a reference count), to
+    /// keep while the `Task` itself moves elsewhere (into a gather, another
+    /// task, a collection); `TaskRef::from(&task)` is the same.
+    ///
+    /// ```
+    /// ravel::run(async {
+    ///     let task = ravel::spawn(async { Ok(1) });
+    ///     let watch = task.to_task_ref();
+    ///     let joiner = ravel::spawn(async move { task.await }); // the Task moves
+    ///     assert_eq!(joiner.await?, 1);
+    ///     assert!(watch.done());
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn to_task_ref(&self) -> TaskRef {
+        self.inner.clone()
+    }
+
+    /// Gives up the output and keeps only the type-erased handle: the task
+    /// is detached, as when a `Task` is dropped (a failure nobody retrieves
+    /// is reported as never retrieved), but can still be watched and
+    /// cancelled.
+    ///
+    /// ```
+    /// ravel::run(async {
+    ///     let task = ravel::spawn(async { Ok(1) }).into_task_ref();
+    ///     task.wait_done().await?;
+    ///     assert!(task.done() && !task.cancelled());
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn into_task_ref(self) -> TaskRef {
+        self.inner.clone()
     }
 
     /// Takes the outcome of a finished task without awaiting (asyncio
@@ -478,6 +556,18 @@ impl<T> Task<T> {
             0 => "Task cannot await on itself".to_string(),
             n => format!("Task cannot await on itself: the awaited task awaits it (a cycle of {} tasks)", n + 1),
         }))
+    }
+}
+
+impl<T> From<&Task<T>> for TaskRef {
+    fn from(task: &Task<T>) -> TaskRef {
+        task.to_task_ref()
+    }
+}
+
+impl<T> From<Task<T>> for TaskRef {
+    fn from(task: Task<T>) -> TaskRef {
+        task.into_task_ref()
     }
 }
 

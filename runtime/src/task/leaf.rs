@@ -35,6 +35,7 @@
 //! the task is no longer suspended there.
 
 use super::current;
+use super::introspect::Suspension;
 use super::raw::{self, Header, RawTask};
 use super::waiter::{CancelTarget, Waiter};
 use crate::error::{Error, Result};
@@ -166,6 +167,26 @@ impl Leaf {
                 Poll::Pending
             }
         }
+    }
+
+    /// [`poll`](Self::poll), recording what the task is suspended on for
+    /// the call graph when it does suspend (one slot lock then, nothing on
+    /// the ready path). The record lasts one suspension, as a waiter's.
+    pub(crate) fn poll_recorded<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        on: impl FnOnce() -> Suspension,
+        wait: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<Result<T>> {
+        let mut waited = false;
+        let poll = self.poll(cx, |cx| {
+            waited = true;
+            wait(cx)
+        });
+        if poll.is_pending() && waited {
+            record(on());
+        }
+        poll
     }
 
     /// A yield point (asyncio `await sleep(0)`): suspends once, putting the
@@ -369,6 +390,21 @@ fn clear_stale_waiter() {
             header.slot.lock().waiter = None;
             header.state.clear_flag(super::state::WAITER);
         }
+    });
+}
+
+/// Records `suspension` as what the running task is suspended on, for the
+/// call graph, unless a forwarding waiter is already recorded in this poll
+/// (that one must stay, for `cancel()`).
+pub(crate) fn record(suspension: Suspension) {
+    raw::with_current(|header| {
+        let mut slot = header.slot.lock();
+        if slot.waiter.as_ref().is_some_and(Waiter::forwards) {
+            return;
+        }
+        slot.waiter = Some(Waiter::Leaf(suspension));
+        drop(slot);
+        header.state.set_flag(super::state::WAITER);
     });
 }
 

@@ -73,6 +73,7 @@ pub(crate) mod cancel;
 pub(crate) mod cancellable;
 pub(crate) mod current;
 pub(crate) mod hook;
+pub(crate) mod introspect;
 pub(crate) mod leaf;
 pub(crate) mod raw;
 pub(crate) mod schedule;

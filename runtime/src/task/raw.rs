@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::shim::{Mutex, UnsafeCell};
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
@@ -36,6 +37,9 @@ pub(crate) struct Extra {
     pub(crate) error: Option<Error>,
     /// Someone looked at the error: do not report it as unretrieved.
     pub(crate) retrieved: bool,
+    /// The scopes (task groups, armed timeouts) this task is in, for its
+    /// introspection; dead ones are dropped at the next registration.
+    pub(crate) scopes: Vec<std::sync::Weak<dyn super::introspect::ScopeView>>,
 }
 
 /// The lock-protected part of the header: the waiter, the waker of the task
@@ -79,6 +83,9 @@ pub(crate) struct Header {
     pub(crate) cancel: CancelWord,
     vtable: &'static Vtable,
     pub(crate) id: TaskId,
+    /// Where the task was spawned (`#[track_caller]` through every spawn
+    /// function), for the call graph and `Handle::dump`.
+    pub(crate) location: &'static Location<'static>,
     pub(crate) slot: Mutex<Slot>,
     /// Links of the [`TaskList`] holding the task (the registry), touched
     /// only by the holder of that list.
@@ -141,10 +148,12 @@ impl RawTask {
     /// Allocates a task with the given flags (`NOTIFIED`, or `RUNNING` for
     /// an eager start) and its three initial references: the registry's, the
     /// `Task<T>` handle's, and the runner's. `hook` is run at completion.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new<F, T, H, S>(
         future: F,
         ctx: Context,
         id: TaskId,
+        location: &'static Location<'static>,
         scheduler: Arc<S>,
         flags: usize,
         hook: H,
@@ -166,6 +175,7 @@ impl RawTask {
                     scheduler: scheduler_of::<WithContext<F>, H, S>,
                 },
                 id,
+                location,
                 slot: Mutex::new(Slot::default()),
                 links: UnsafeCell::new(Links::default()),
             },
@@ -710,14 +720,82 @@ pub(crate) fn current_raw() -> Option<RawTask> {
     Some(unsafe { RawTask::clone_from_ptr(ptr) })
 }
 
+/// A `!Send` future (or value) bound to the thread that made it, so that it
+/// can travel in a task cell (which must be `Send`) on a runtime that only
+/// ever touches it from that thread: the root task of
+/// `Runtime::block_on_local`, polled and completed by the current-thread
+/// loop on the calling thread.
+///
+/// It is only ever used from its own thread: [`poll`](Future::poll) and
+/// [`into_inner`](Local::into_inner) panic on any other, and a drop on
+/// another thread leaks the contents instead of dropping them there.
+pub(crate) struct Local<T> {
+    thread: std::thread::ThreadId,
+    inner: ManuallyDrop<T>,
+}
+
+// SAFETY: the contents are never accessed (polled, read, moved out or
+// dropped) from any thread but the one that made the `Local`: every access
+// checks the thread first. Moving the bytes between threads without using
+// them is sound for any `T`.
+unsafe impl<T> Send for Local<T> {}
+
+impl<T> Local<T> {
+    /// Binds `value` to this thread.
+    pub(crate) fn new(value: T) -> Local<T> {
+        Local { thread: std::thread::current().id(), inner: ManuallyDrop::new(value) }
+    }
+
+    fn check(&self) {
+        assert!(
+            std::thread::current().id() == self.thread,
+            "a !Send root future (Runtime::block_on_local) was touched from another thread than its own"
+        );
+    }
+
+    /// The value, on its own thread.
+    pub(crate) fn into_inner(self) -> T {
+        self.check();
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used again (and its drop never runs), so
+        // the value is moved out exactly once.
+        unsafe { ManuallyDrop::take(&mut this.inner) }
+    }
+}
+
+impl<F: Future<Output = Result<T>>, T> Future for Local<F> {
+    type Output = Result<Local<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        self.check();
+        // SAFETY: structural pinning of `inner`: it is never moved out of a
+        // pinned `Local` (only `into_inner`, which takes `self` by value, on
+        // an unpinned one, moves it) and is dropped in place.
+        let inner = unsafe { self.map_unchecked_mut(|local| &mut *local.inner) };
+        inner.poll(cx).map(|out| out.map(Local::new))
+    }
+}
+
+impl<T> Drop for Local<T> {
+    fn drop(&mut self) {
+        if std::thread::current().id() == self.thread {
+            // SAFETY: dropped once, here, on its own thread; never used again.
+            unsafe { ManuallyDrop::drop(&mut self.inner) }
+        }
+        // On another thread (a runtime shut down from elsewhere while the
+        // root was still alive): leaked, which is safe, rather than dropped
+        // where it may not be.
+    }
+}
+
 #[cfg(all(test, target_pointer_width = "64", not(loom)))]
 mod layout {
     /// The header size the docs state (docs/architecture.md): a change here
     /// changes the memory per task that the benchmarks report. (The
     /// scheduler reference lives in the cell, typed, after the header.)
     #[test]
-    fn header_is_104_bytes() {
-        assert_eq!(std::mem::size_of::<super::Header>(), 104);
+    fn header_is_112_bytes() {
+        assert_eq!(std::mem::size_of::<super::Header>(), 112);
     }
 }
 
@@ -759,6 +837,7 @@ mod loom_tests {
             async { Ok(5u32) },
             Context::current(),
             TaskId::next(),
+            Location::caller(),
             sched.clone(),
             super::super::state::NOTIFIED,
             (),

@@ -2,6 +2,7 @@
 //! can forward there. Recorded by a [`ForwardingLeaf`](super::leaf::ForwardingLeaf)
 //! for one suspension, in the header's slot.
 
+use super::introspect::{SuspendedOn, Suspension};
 use super::TaskRef;
 use std::sync::Arc;
 
@@ -12,6 +13,9 @@ pub(crate) enum Waiter {
     Task(TaskRef),
     /// Awaiting a cancellable leaf such as a [`Promise`](crate::Promise).
     Target(Arc<dyn CancelTarget>),
+    /// Suspended at a plain leaf (a sleep, `to_thread`, ...), recorded for
+    /// the call graph only: `cancel()` does not forward here.
+    Leaf(Suspension),
 }
 
 impl Waiter {
@@ -20,7 +24,15 @@ impl Waiter {
         match self {
             Waiter::Task(task) => task.raw().ptr().as_ptr() as usize,
             Waiter::Target(target) => Arc::as_ptr(target) as *const () as usize,
+            // Never compared: only forwarding leaves clear by identity.
+            Waiter::Leaf(_) => 0,
         }
+    }
+
+    /// Whether `cancel()` forwards to it (a task or a target; not a leaf
+    /// recorded for introspection).
+    pub(crate) fn forwards(&self) -> bool {
+        !matches!(self, Waiter::Leaf(_))
     }
 }
 
@@ -35,5 +47,9 @@ pub(crate) trait CancelTarget: Send + Sync {
     /// It ended cancelled.
     fn target_cancelled(&self) -> bool {
         false
+    }
+    /// What the call graph shows a task suspended on it as.
+    fn suspended_on(&self) -> SuspendedOn {
+        SuspendedOn::Other("a cancellable future")
     }
 }

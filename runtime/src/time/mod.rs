@@ -8,6 +8,7 @@
 pub(crate) mod entry;
 
 use crate::error::Result;
+use crate::task::introspect::Suspension;
 use crate::task::Leaf;
 use entry::TimerEntry;
 use std::future::Future;
@@ -145,7 +146,8 @@ impl Future for Sleep {
             this.leaf.poll_yield(cx)
         } else {
             let mut leaf = std::mem::take(&mut this.leaf);
-            let poll = leaf.poll(cx, |cx| this.poll_timer(cx));
+            let deadline = this.deadline;
+            let poll = leaf.poll_recorded(cx, || Suspension::Sleep(deadline), |cx| this.poll_timer(cx));
             this.leaf = leaf;
             poll
         };

@@ -1,0 +1,4 @@
+#[ravel::main]
+async fn main() -> u32 {
+    7
+}

@@ -1,0 +1,2 @@
+#[ravel::main]
+fn main() {}

@@ -1,0 +1,2 @@
+#[ravel::main(eager_tasks, eager_tasks = false)]
+async fn main() {}

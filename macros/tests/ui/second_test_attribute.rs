@@ -1,0 +1,5 @@
+#[ravel::test]
+#[test]
+async fn twice() {}
+
+fn main() {}

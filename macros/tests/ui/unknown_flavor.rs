@@ -1,0 +1,2 @@
+#[ravel::main(flavor = "single_thread")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[ravel::main(flavour = "current_thread")]
+async fn main() {}

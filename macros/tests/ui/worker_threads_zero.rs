@@ -1,0 +1,2 @@
+#[ravel::main(worker_threads = 0)]
+async fn main() {}
