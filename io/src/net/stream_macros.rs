@@ -353,4 +353,43 @@ macro_rules! owned_halves {
     };
 }
 
-pub(crate) use {owned_halves, stream_methods};
+/// The accept methods of a listener whose `fd` field is an `AsyncFd` of a
+/// std listener accepting `$std_stream`s, wrapped as `$stream` with
+/// `$stream::from_std`.
+macro_rules! listener_methods {
+    ($stream:ident, $addr:ty) => {
+        /// Accepts a connection, waiting for one. Cancelled, it has taken
+        /// none from the backlog. Errors such as `EMFILE` (out of file
+        /// descriptors) are returned, and the listener stays readable: a
+        /// loop that retries at once spins, so back off first
+        /// (`ravel_io::start_server` does).
+        pub async fn accept(&self) -> ravel::Result<($stream, $addr)> {
+            let (stream, addr) = self.fd.io(ravel::io::Direction::Read, |l| l.accept()).await?;
+            Ok(($stream::from_std(stream)?, addr))
+        }
+
+        /// Polls an accept (for poll-based code; budgeted, not a
+        /// cancellation point). One poller at a time.
+        pub fn poll_accept(
+            &self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<($stream, $addr)>> {
+            self.fd
+                .poll_io(cx, ravel::io::Direction::Read, |l| l.accept())
+                .map(|r| r.and_then(|(stream, addr)| Ok(($stream::from_std(stream)?, addr))))
+        }
+
+        /// The incoming connections as a `futures_core::Stream` (never
+        /// ends; each error is an item, see [`accept`](Self::accept)).
+        pub fn incoming(&self) -> Incoming<'_> {
+            Incoming { listener: self }
+        }
+
+        /// The bound address.
+        pub fn local_addr(&self) -> std::io::Result<$addr> {
+            self.fd.get_ref().local_addr()
+        }
+    };
+}
+
+pub(crate) use {listener_methods, owned_halves, stream_methods};

@@ -263,35 +263,7 @@ impl TcpListener {
         Ok(listener)
     }
 
-    /// Accepts a connection, waiting for one. Cancelled, it has taken none
-    /// from the backlog. Errors such as `EMFILE` (out of file descriptors)
-    /// are returned, and the listener stays readable: a loop that retries
-    /// at once spins, so back off first (`ravel_io::start_server` does).
-    pub async fn accept(&self) -> ravel::Result<(TcpStream, SocketAddr)> {
-        let (stream, addr) = self.fd.io(Direction::Read, |l| l.accept()).await?;
-        Ok((TcpStream::from_std(stream)?, addr))
-    }
-
-    /// Polls an accept (for poll-based code; budgeted, not a cancellation
-    /// point).
-    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        match self.fd.poll_io(cx, Direction::Read, |l| l.accept()) {
-            Poll::Ready(Ok((stream, addr))) => Poll::Ready(TcpStream::from_std(stream).map(|s| (s, addr))),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    /// The incoming connections as a `futures_core::Stream` (never ends;
-    /// each error is an item, see [`accept`](Self::accept)).
-    pub fn incoming(&self) -> Incoming<'_> {
-        Incoming { listener: self }
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.fd.get_ref().local_addr()
-    }
+    super::stream_macros::listener_methods!(TcpStream, SocketAddr);
 
     /// `IP_TTL` of accepted connections.
     pub fn ttl(&self) -> io::Result<u32> {

@@ -2,7 +2,7 @@
 
 use super::stream::UnixStream;
 use futures_core::Stream;
-use ravel::io::{AsyncFd, Direction, Interest};
+use ravel::io::{AsyncFd, Interest};
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -82,34 +82,7 @@ impl UnixListener {
         Ok(listener)
     }
 
-    /// Accepts a connection, waiting for one. Cancelled, it has taken none
-    /// from the backlog. Errors such as `EMFILE` are returned and the
-    /// listener stays readable: back off before retrying.
-    pub async fn accept(&self) -> ravel::Result<(UnixStream, SocketAddr)> {
-        let (stream, addr) = self.fd.io(Direction::Read, |l| l.accept()).await?;
-        Ok((UnixStream::from_std(stream)?, addr))
-    }
-
-    /// Polls an accept (for poll-based code; budgeted, not a cancellation
-    /// point). One poller at a time.
-    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        match self.fd.poll_io(cx, Direction::Read, |l| l.accept()) {
-            Poll::Ready(Ok((stream, addr))) => Poll::Ready(UnixStream::from_std(stream).map(|s| (s, addr))),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    /// The incoming connections as a `futures_core::Stream` (never ends;
-    /// each error is an item).
-    pub fn incoming(&self) -> Incoming<'_> {
-        Incoming { listener: self }
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.fd.get_ref().local_addr()
-    }
+    crate::net::stream_macros::listener_methods!(UnixStream, SocketAddr);
 
     /// Takes the socket's pending error (`SO_ERROR`).
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
