@@ -45,7 +45,7 @@
 //!   (see [`Server`]).
 
 use crate::net::{TcpStream, ToSocketAddrs};
-use crate::streams::{pair, Shared, StreamAddr, StreamReader, StreamWriter, Transport, UnixTransport};
+use crate::streams::{pair, Shared, StreamAddr, StreamReader, StreamWriter, Transport};
 use ravel::io::{AsyncFd, Direction, Interest};
 use ravel::sync::Event;
 use ravel::{Error, Handle, Result, TaskRef};
@@ -231,7 +231,7 @@ impl Listener {
             }
             Listener::Unix(fd, _) => {
                 let (stream, _) = fd.io(Direction::Read, |l| l.accept()).await?;
-                Arc::new(UnixTransport::new(stream)?)
+                Arc::new(crate::net::UnixStream::from_std(stream)?)
             }
         })
     }

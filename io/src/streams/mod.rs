@@ -34,4 +34,4 @@ pub use transport::StreamAddr;
 
 pub(crate) use connection::Shared;
 pub(crate) use stream_writer::pair;
-pub(crate) use transport::{Transport, UnixTransport};
+pub(crate) use transport::Transport;

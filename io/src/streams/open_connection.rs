@@ -3,7 +3,7 @@
 
 use super::connection::{Shared, DEFAULT_LIMIT};
 use super::stream_writer::pair;
-use super::transport::{Transport, UnixTransport};
+use super::transport::{connect_unix, Transport};
 use super::{StreamReader, StreamWriter};
 use crate::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
@@ -123,6 +123,6 @@ pub async fn open_unix_connection_with_limit<P: AsRef<Path>>(
     limit: usize,
 ) -> ravel::Result<(StreamReader, StreamWriter)> {
     assert!(limit > 0, "Limit cannot be <= 0");
-    let transport = UnixTransport::connect(path.as_ref()).await?;
+    let transport = connect_unix(path.as_ref()).await?;
     Ok(pair(Shared::new(limit, Some(Arc::new(transport) as Arc<dyn Transport>))))
 }

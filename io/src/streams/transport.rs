@@ -1,15 +1,11 @@
 //! The private byte-stream transport under a StreamReader/StreamWriter
-//! pair: implemented for [`TcpStream`] and for a Unix stream socket on an
-//! [`AsyncFd`]. Unix sockets go through this small adapter until
-//! `ravel_io::net::UnixStream` is merged; switching is one more impl.
+//! pair: implemented for [`TcpStream`] and [`UnixStream`].
 
-use crate::net::TcpStream;
-use ravel::io::{AsyncFd, Direction};
+use crate::net::{TcpStream, UnixStream};
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::net::UnixStream;
 use std::task::{Context, Poll};
 
 /// A connection's address (asyncio `get_extra_info('peername')` /
@@ -106,75 +102,47 @@ impl Transport for TcpStream {
     }
 }
 
-/// A connected Unix stream socket on the reactor (the private adapter).
-pub(crate) struct UnixTransport {
-    fd: AsyncFd<UnixStream>,
-}
-
-impl UnixTransport {
-    /// Registers a connected socket (set non-blocking here).
-    pub(crate) fn new(stream: UnixStream) -> io::Result<UnixTransport> {
-        stream.set_nonblocking(true)?;
-        Ok(UnixTransport { fd: AsyncFd::new(stream)? })
-    }
-
-    /// Connects to `path` without blocking the worker (asyncio
-    /// `sock_connect`): a Unix connect completes at once unless the
-    /// listener's backlog is full (`EAGAIN`); then it retries every 10 ms.
-    /// Cancelled, the socket is closed.
-    pub(crate) async fn connect(path: &std::path::Path) -> ravel::Result<UnixTransport> {
-        let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
-        socket.set_nonblocking(true)?;
-        let addr = socket2::SockAddr::unix(path)?;
-        loop {
-            match socket.connect(&addr) {
-                Ok(()) => break,
-                Err(e) if e.raw_os_error() == Some(libc::EISCONN) => break,
-                Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
-                    let fd = AsyncFd::new(socket)?;
-                    fd.ready(Direction::Write).await?;
-                    if let Some(e) = fd.get_ref().take_error()? {
-                        return Err(e.into());
-                    }
-                    let stream = UnixStream::from(std::os::fd::OwnedFd::from(fd.into_inner()));
-                    return Ok(UnixTransport::new(stream)?);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {
-                    ravel::sleep(std::time::Duration::from_millis(10)).await?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(UnixTransport::new(UnixStream::from(std::os::fd::OwnedFd::from(socket)))?)
-    }
-}
-
-impl Transport for UnixTransport {
+impl Transport for UnixStream {
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.fd.poll_io(cx, Direction::Read, |s| (&*s).read(&mut *buf))
+        UnixStream::poll_read(self, cx, buf)
     }
 
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.fd.try_io(Direction::Write, |s| (&*s).write(buf))
+        UnixStream::try_write(self, buf)
     }
 
     fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.fd.poll_io(cx, Direction::Write, |s| (&*s).write(buf))
+        UnixStream::poll_write(self, cx, buf)
     }
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.fd.get_ref().shutdown(how)
+        UnixStream::shutdown(self, how)
     }
 
     fn peer_addr(&self) -> io::Result<StreamAddr> {
-        self.fd.get_ref().peer_addr().map(StreamAddr::Unix)
+        UnixStream::peer_addr(self).map(StreamAddr::Unix)
     }
 
     fn local_addr(&self) -> io::Result<StreamAddr> {
-        self.fd.get_ref().local_addr().map(StreamAddr::Unix)
+        UnixStream::local_addr(self).map(StreamAddr::Unix)
     }
 
     fn raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.as_raw_fd()
+    }
+}
+
+/// Connects to the Unix socket at `path` without blocking the worker
+/// (asyncio `sock_connect`): a Unix connect completes at once unless the
+/// listener's backlog is full (`WouldBlock` on Linux); then it retries
+/// every 10 ms. Cancelled, the socket is closed.
+pub(crate) async fn connect_unix(path: &std::path::Path) -> ravel::Result<UnixStream> {
+    loop {
+        match UnixStream::connect(path).await {
+            Err(e) if e.io_error().is_some_and(|e| e.kind() == io::ErrorKind::WouldBlock) => {
+                ravel::sleep(std::time::Duration::from_millis(10)).await?;
+            }
+            other => return other,
+        }
     }
 }
