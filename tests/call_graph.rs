@@ -258,3 +258,47 @@ fn call_graph_unknown_suspension_and_done_tasks() {
         Ok(())
     });
 }
+
+/// A sleep's note (the lock-free record, `task/note.rs`) names the sleep's
+/// own deadline and lasts one suspension: once the task has moved on to an
+/// await Ravel does not see into, it shows `Unknown`, not the old sleep.
+#[test]
+fn call_graph_sleep_note_has_the_deadline_and_lasts_one_suspension() {
+    for (flavour, rt) in [("current", ravel_tests::current_thread()), ("multi", ravel_tests::multi_thread(2))] {
+        ravel_tests::block(&rt, async move {
+            let (tx, rx) = std::sync::mpsc::channel::<std::task::Waker>();
+            let before = std::time::Instant::now();
+            let sleeper = ravel::spawn(async move {
+                let cancelled = ravel::sleep(HOUR).await.unwrap_err();
+                assert!(cancelled.is_cancelled());
+                ravel::current_task().unwrap().uncancel();
+                // A future of another crate: parked until its waker is called.
+                let mut woken = false;
+                std::future::poll_fn(|cx| {
+                    if woken {
+                        return std::task::Poll::Ready(());
+                    }
+                    woken = true;
+                    tx.send(cx.waker().clone()).unwrap();
+                    std::task::Poll::Pending
+                })
+                .await;
+                Ok(())
+            });
+            until(|| suspended(&sleeper)).await?;
+            let after = std::time::Instant::now();
+            match sleeper.info().suspended_on {
+                SuspendedOn::Sleep(Some(until)) => {
+                    assert!(until >= before + HOUR && until <= after + HOUR, "{flavour}: {until:?}")
+                }
+                other => panic!("{flavour}: {other:?}"),
+            }
+            sleeper.cancel();
+            let waker = ravel::to_thread(move || Ok(rx.recv().unwrap())).await?;
+            until(|| suspended(&sleeper)).await?;
+            assert!(matches!(sleeper.info().suspended_on, SuspendedOn::Unknown), "{flavour}: {:?}", sleeper.info());
+            waker.wake();
+            sleeper.await
+        });
+    }
+}

@@ -35,7 +35,8 @@ use crate::catch_unwind::CatchUnwind;
 use crate::error::{Error, ExceptionGroup, Result};
 use crate::runtime::{Handle, UnhandledError};
 use crate::task::hook::{ChildDone, DoneHook};
-use crate::task::introspect::{register_scope, Scope, ScopeView, Suspension};
+use crate::task::introspect::{register_scope, Scope, ScopeView};
+use crate::task::note::Noted;
 use crate::task::{self, Leaf, Task, TaskRef};
 use parking_lot::Mutex;
 use std::future::Future;
@@ -509,18 +510,14 @@ impl Future for WaitEmpty<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = &mut *self;
         let group = this.group;
-        this.leaf.poll_recorded(
-            cx,
-            || Suspension::TaskGroupExit,
-            |cx| {
-                let mut st = group.state.lock();
-                if st.tasks.is_empty() {
-                    return Poll::Ready(());
-                }
-                st.exit_waker = Some(cx.waker().clone());
-                Poll::Pending
-            },
-        )
+        this.leaf.poll_noted(cx, Noted::TaskGroupExit, |cx| {
+            let mut st = group.state.lock();
+            if st.tasks.is_empty() {
+                return Poll::Ready(());
+            }
+            st.exit_waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
     }
 }
 

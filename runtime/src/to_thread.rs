@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::runtime::Handle;
-use crate::task::introspect::Suspension;
+use crate::task::note::Noted;
 use crate::task::Leaf;
 use parking_lot::Mutex;
 use std::future::Future;
@@ -104,7 +104,7 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<T>> {
         let this = &mut *self;
         let mut leaf = std::mem::take(&mut this.leaf);
-        let poll = leaf.poll_recorded(cx, || Suspension::ToThread, |cx| this.poll_job(cx));
+        let poll = leaf.poll_noted(cx, Noted::ToThread, |cx| this.poll_job(cx));
         this.leaf = leaf;
         match poll {
             Poll::Ready(Ok(out)) => Poll::Ready(out),

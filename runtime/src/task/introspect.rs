@@ -9,6 +9,7 @@
 //! actually suspends; a task group or an armed timeout registers itself
 //! with its task once. Nothing is read until someone asks.
 
+use super::note::Noted;
 use super::state::{CANCELLED, COMPLETE, FAILED, NOTIFIED, RUNNING};
 use super::waiter::Waiter;
 use super::{TaskId, TaskRef};
@@ -222,7 +223,12 @@ impl TaskInfo {
         };
         let suspended_on = match waiter {
             _ if snapshot.has(COMPLETE) => SuspendedOn::Unknown,
-            None => SuspendedOn::Unknown,
+            None => match header.note.get() {
+                None => SuspendedOn::Unknown,
+                Some(Noted::Sleep(when)) => SuspendedOn::Sleep(when),
+                Some(Noted::ToThread) => SuspendedOn::ToThread,
+                Some(Noted::TaskGroupExit) => SuspendedOn::TaskGroupExit,
+            },
             Some(Waiter::Task(t)) => SuspendedOn::Task(t),
             Some(Waiter::Target(target)) => target.suspended_on(),
             Some(Waiter::Leaf(s)) => s.into_public(),
@@ -281,12 +287,11 @@ impl TaskInfo {
 /// only: `cancel()` never forwards to it. Kept small (it shares the
 /// header's waiter slot with the forwarding records).
 #[derive(Clone)]
+/// (Suspensions that fit in 64 bits are noted without the lock instead:
+/// module `note`.)
 pub(crate) enum Suspension {
-    Sleep(Option<Instant>),
-    ToThread,
     Shield(TaskRef),
     Wait(Arc<[TaskRef]>),
-    TaskGroupExit,
     /// The hook for `ravel::io`: what the I/O wait is on.
     #[allow(dead_code)]
     Io(Arc<str>),
@@ -295,11 +300,8 @@ pub(crate) enum Suspension {
 impl Suspension {
     fn into_public(self) -> SuspendedOn {
         match self {
-            Suspension::Sleep(when) => SuspendedOn::Sleep(when),
-            Suspension::ToThread => SuspendedOn::ToThread,
             Suspension::Shield(t) => SuspendedOn::Shield(t),
             Suspension::Wait(ts) => SuspendedOn::Wait(ts.to_vec()),
-            Suspension::TaskGroupExit => SuspendedOn::TaskGroupExit,
             Suspension::Io(what) => SuspendedOn::Io(what.to_string()),
         }
     }

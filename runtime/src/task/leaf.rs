@@ -36,6 +36,7 @@
 
 use super::current;
 use super::introspect::Suspension;
+use super::note::Noted;
 use super::raw::{self, Header, RawTask};
 use super::waiter::{CancelTarget, Waiter};
 use crate::error::{Error, Result};
@@ -185,6 +186,26 @@ impl Leaf {
         });
         if poll.is_pending() && waited {
             record(on());
+        }
+        poll
+    }
+
+    /// [`poll`](Self::poll), noting what the task is suspended on for the
+    /// call graph when it does suspend: one relaxed store then, no lock and
+    /// no read-modify-write (module `note`); nothing on the ready path.
+    pub(crate) fn poll_noted<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        on: Noted,
+        wait: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<Result<T>> {
+        let mut waited = false;
+        let poll = self.poll(cx, |cx| {
+            waited = true;
+            wait(cx)
+        });
+        if poll.is_pending() && waited {
+            raw::with_current(|header| header.note.set(on));
         }
         poll
     }

@@ -63,6 +63,11 @@
 //! so tasks that never await one pay nothing) and a leaf still pending
 //! records itself again.
 //!
+//! A leaf whose suspension fits in 64 bits (a sleep and its deadline,
+//! `to_thread`, a task group's exit) writes a note instead (`note::Note`,
+//! one relaxed store, no lock): introspection reads it when no waiter is
+//! recorded, and the runner clears it at the start of the next poll.
+//!
 //! ## Delivery
 //!
 //! Rust cannot throw into a suspended future, so a pending cancellation is
@@ -75,6 +80,7 @@ pub(crate) mod current;
 pub(crate) mod hook;
 pub(crate) mod introspect;
 pub(crate) mod leaf;
+pub(crate) mod note;
 pub(crate) mod raw;
 pub(crate) mod schedule;
 pub(crate) mod state;

@@ -8,7 +8,7 @@
 pub(crate) mod entry;
 
 use crate::error::Result;
-use crate::task::introspect::Suspension;
+use crate::task::note::Noted;
 use crate::task::Leaf;
 use entry::TimerEntry;
 use std::future::Future;
@@ -147,7 +147,7 @@ impl Future for Sleep {
         } else {
             let mut leaf = std::mem::take(&mut this.leaf);
             let deadline = this.deadline;
-            let poll = leaf.poll_recorded(cx, || Suspension::Sleep(deadline), |cx| this.poll_timer(cx));
+            let poll = leaf.poll_noted(cx, Noted::Sleep(deadline), |cx| this.poll_timer(cx));
             this.leaf = leaf;
             poll
         };
