@@ -140,9 +140,9 @@ fn scheduler_blocked_worker_injected_tasks_still_run() {
 
 /// Tasks spawned by the blocking task itself (into its own worker's local
 /// queue and LIFO slot) before it blocks are stolen and run by the other
-/// worker. (Same limitation in tokio: tokio-rs/tokio#4941.)
+/// worker, the last one from its LIFO slot (`scheduler/lifo.rs`; the
+/// limitation tokio-rs/tokio#4941 describes in Tokio).
 #[test]
-#[ignore = "ravel bug: the last task spawned by a task that then blocks its worker stays in that worker's LIFO slot, which other workers cannot steal"]
 fn scheduler_blocked_worker_local_tasks_are_stolen() {
     let rt = ravel_tests::multi_thread(2);
     let barrier = Arc::new(Barrier::new(2));
@@ -166,4 +166,53 @@ fn scheduler_blocked_worker_local_tasks_are_stolen() {
     let missing: Vec<usize> = (0..STOLEN).filter(|i| !got.contains(i)).collect();
     assert!(missing.is_empty(), "stuck behind the blocked worker: {missing:?}");
     rt.block_on(blocker).unwrap();
+}
+
+/// A task woken into its worker's LIFO slot by a task that then blocks
+/// that worker (waiting, on a std channel, for the woken task itself) is
+/// stolen and run by the other worker: whether that worker is searching
+/// or parked (the LIFO watch wakes it, `scheduler/lifo.rs`), and whether
+/// the task was spawned or woken. Without a stealable slot this deadlocks
+/// until the 5 s bound fails it.
+#[test]
+fn scheduler_lifo_task_behind_a_blocked_poll_is_stolen() {
+    let rt = ravel_tests::multi_thread(2);
+    for round in 0..40usize {
+        // Half the rounds let the idle worker reach its park first.
+        if round % 2 == 1 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let (tx, rx) = mpsc::channel::<usize>();
+        let (done_tx, done_rx) = mpsc::channel::<Vec<usize>>();
+        let woken = round % 4 >= 2;
+        drop(rt.handle().spawn(async move {
+            if woken {
+                // The other task is already waiting on an event; setting it
+                // wakes that task into this worker's LIFO slot.
+                let event = Arc::new(ravel::sync::Event::new());
+                let e2 = event.clone();
+                let tx2 = tx.clone();
+                let waiter = ravel::spawn(async move {
+                    e2.wait().await?;
+                    tx2.send(round).unwrap();
+                    Ok(())
+                });
+                while waiter.info().state != ravel::call_graph::TaskState::Suspended {
+                    ravel::yield_now().await?;
+                }
+                event.set();
+            } else {
+                let tx2 = tx.clone();
+                drop(ravel::spawn(async move {
+                    tx2.send(round).unwrap();
+                    Ok(())
+                }));
+            }
+            // Block this worker until the task in its LIFO slot has run.
+            done_tx.send(collect(&rx, 1)).unwrap();
+            Ok(())
+        }));
+        let got = done_rx.recv_timeout(Duration::from_secs(10)).expect("the blocked task never finished");
+        assert_eq!(got, [round], "round {round} (woken: {woken}): the LIFO task was not stolen");
+    }
 }

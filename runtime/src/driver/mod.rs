@@ -136,16 +136,24 @@ impl Driver {
     /// Parks worker `index` until unparked or a timer is due, then fires
     /// due timers if `fire_timers` (the current-thread loop queues them
     /// itself instead, asyncio's order).
-    pub(crate) fn park(&self, index: usize, fire_timers: bool) {
+    ///
+    /// `watch`: if set, the worker that holds the reactor wakes after at
+    /// most this long even with no timer due (the scheduler's LIFO watch:
+    /// it then looks for a task stuck in a busy worker's LIFO slot).
+    pub(crate) fn park(&self, index: usize, fire_timers: bool, watch: Option<Duration>) {
         let parker = &self.parkers[index];
         let Some(mut reactor) = self.reactor.try_lock() else {
             parker.park_condvar(self.timers.next_deadline());
             return;
         };
+        let cap = |timeout: Option<Duration>| match (timeout, watch) {
+            (Some(t), Some(w)) => Some(t.min(w)),
+            (t, w) => t.or(w),
+        };
         self.free_released(&reactor);
         if self.has_io_sources() {
             parker.park_driver(|| {
-                let timeout = self.timers.begin_park(Instant::now());
+                let timeout = cap(self.timers.begin_park(Instant::now()));
                 reactor.poll(timeout);
                 self.timers.end_park();
             });
@@ -156,7 +164,7 @@ impl Driver {
             // us, or we see its source and do not park at all.
             if !self.has_io_sources() {
                 let now = Instant::now();
-                let deadline = self.timers.begin_park(now).and_then(|timeout| now.checked_add(timeout));
+                let deadline = cap(self.timers.begin_park(now)).and_then(|timeout| now.checked_add(timeout));
                 parker.park_condvar(deadline);
                 self.timers.end_park();
             }
@@ -166,6 +174,12 @@ impl Driver {
         if fire_timers {
             self.timers.process(Instant::now());
         }
+    }
+
+    /// Whether some worker is parked holding the reactor (or is polling it
+    /// between tasks).
+    pub(crate) fn reactor_held(&self) -> bool {
+        self.reactor.is_locked()
     }
 
     /// Wakes worker `index`, or leaves it a token for its next park.

@@ -8,8 +8,10 @@
 //! * **Queues.** A task woken or spawned by the task running on a worker
 //!   goes to that worker's LIFO slot (the previous occupant moves to the
 //!   back of the local queue); at most [`worker::MAX_LIFO_STREAK`] LIFO picks
-//!   run in a row, so the slot cannot starve the queue. A task that wakes
-//!   itself (a yield) goes to the back of the local queue. Every
+//!   run in a row, so the slot cannot starve the queue. A searching worker
+//!   steals a slot whose task has waited half its search (`lifo.rs`). A
+//!   task that wakes itself (a yield) goes to the back of the local queue.
+//!   Every
 //!   [`worker::GLOBAL_INTERVAL`] picks the injector is checked first.
 //! * **Idle.** A worker with nothing to run searches (steals); if that
 //!   fails it adds itself to the sleepers and parks in the driver
@@ -24,6 +26,7 @@
 //!   FIFO order, iteration by iteration.
 
 pub(crate) mod enter;
+pub(crate) mod lifo;
 pub(crate) mod registry;
 pub(crate) mod unhandled;
 pub(crate) mod worker;
@@ -34,12 +37,21 @@ use crate::task::raw::{Header, RawTask};
 use crate::task::schedule::Schedule;
 use crate::task::TaskId;
 use crossbeam_deque::{Injector, Stealer};
+use crossbeam_utils::CachePadded;
+use lifo::LifoSlot;
 use parking_lot::Mutex;
 use registry::Registry;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 use unhandled::UnhandledError;
+
+/// How long the worker holding the reactor parks, at most, while another
+/// worker is busy: the bound on how long a task can wait in the LIFO slot
+/// of a worker stuck in one poll (see [`Shared::park`]). Each watch costs
+/// that idle worker one wake and one search (a few microseconds) per
+/// period, only while the runtime is busy.
+pub(crate) const LIFO_WATCH: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The error hook's type.
 pub(crate) type ErrorHook = Arc<dyn Fn(&UnhandledError) + Send + Sync>;
@@ -48,6 +60,9 @@ pub(crate) type ErrorHook = Arc<dyn Fn(&UnhandledError) + Send + Sync>;
 pub(crate) struct Shared {
     pub(crate) injector: Injector<RawTask>,
     pub(crate) stealers: Box<[Stealer<RawTask>]>,
+    /// Each worker's LIFO slot, stealable (`lifo.rs`); cache-padded, as
+    /// each is written by its owner on every wake it makes.
+    pub(crate) lifo: Box<[CachePadded<LifoSlot>]>,
     /// The reactor, the timers and the parkers (shared with I/O sources).
     pub(crate) driver: Arc<Driver>,
     pub(crate) registry: Registry,
@@ -78,6 +93,7 @@ impl Shared {
         Shared {
             injector: Injector::new(),
             stealers: stealers.into_boxed_slice(),
+            lifo: (0..n).map(|_| CachePadded::new(LifoSlot::new())).collect(),
             driver: Arc::new(driver),
             registry: Registry::new(n),
             sleepers: Mutex::new(Vec::with_capacity(n)),
@@ -184,13 +200,29 @@ impl Shared {
     }
 
     /// Worker `index` is back from parking; it is now searching either way.
+    ///
+    /// If it is the only worker awake and another is parked holding the
+    /// reactor with no watch (every worker was idle when it parked), that
+    /// one is woken to park again with the LIFO watch ([`Shared::park`]):
+    /// one wake per idle-to-busy transition of the whole runtime.
     pub(crate) fn wake_up(&self, index: usize) {
         let mut sleepers = self.sleepers.lock();
         if let Some(pos) = sleepers.iter().position(|&i| i == index) {
             sleepers.swap_remove(pos);
-            self.num_sleeping.fetch_sub(1, SeqCst);
+            let was = self.num_sleeping.fetch_sub(1, SeqCst);
             self.num_searching.fetch_add(1, SeqCst);
+            let first_awake = was == self.num_workers();
+            drop(sleepers);
+            if first_awake && self.watches_lifo() && self.driver.reactor_held() {
+                self.driver.wake();
+            }
         }
+    }
+
+    /// Whether idle workers watch the busy ones' LIFO slots: with more than
+    /// one worker, on the multi-thread flavour.
+    fn watches_lifo(&self) -> bool {
+        !self.current_thread && self.num_workers() > 1
     }
 
     pub(crate) fn has_queued_work(&self) -> bool {
@@ -199,9 +231,19 @@ impl Shared {
 
     /// Parks worker `index` in the driver until unparked or a timer is
     /// due, then fires due timers.
+    ///
+    /// The LIFO watch: while some worker is awake, the worker holding the
+    /// reactor parks for at most [`LIFO_WATCH`], then searches again, and
+    /// a search steals a task that has sat in a busy worker's LIFO slot
+    /// for half of it (`lifo.rs`). So a task woken into the slot of a
+    /// worker that then blocks in one long poll waits at most about
+    /// `LIFO_WATCH`, even when every other worker was parked; a runtime
+    /// with every worker idle parks with no such timeout.
     pub(crate) fn park(&self, index: usize) {
+        let someone_awake = self.num_sleeping.load(SeqCst) < self.num_workers();
+        let watch = (self.watches_lifo() && someone_awake).then_some(LIFO_WATCH);
         // The current-thread loop queues due timers itself, after this.
-        self.driver.park(index, !self.current_thread);
+        self.driver.park(index, !self.current_thread, watch);
     }
 
     /// Registers a timer in wheel `shard` and makes sure some worker will

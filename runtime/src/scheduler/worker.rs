@@ -1,10 +1,11 @@
 //! A worker: its local queue and LIFO slot, the run loop of a multi-thread
 //! worker, and the iteration loop of the current-thread scheduler.
 
+use super::lifo::{LifoSlot, Seen};
 use super::Shared;
 use crate::task::raw::RawTask;
 use crossbeam_deque::{Steal, Worker};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,14 +24,19 @@ pub(crate) const MAINTENANCE_INTERVAL: u32 = 61;
 const SEARCH_ROUNDS: u32 = 16;
 /// `spin_loop` hints between two search rounds.
 const SEARCH_SPINS: u32 = 32;
+/// The search round in which a searcher notes the other workers' LIFO
+/// slots; in the last round it steals a slot whose task is still the one
+/// it noted (`scheduler/lifo.rs`).
+const LIFO_PEEK_ROUND: u32 = SEARCH_ROUNDS / 2;
 
 /// The worker-local half, reachable from this thread only.
 pub(crate) struct Local {
     pub(crate) index: usize,
     pub(crate) shared: Arc<Shared>,
     queue: Worker<RawTask>,
-    lifo: Cell<Option<RawTask>>,
     lifo_enabled: bool,
+    /// What this worker, searching, saw in each other worker's LIFO slot.
+    lifo_seen: RefCell<Vec<Seen>>,
 }
 
 thread_local! {
@@ -77,12 +83,17 @@ impl Drop for Installed {
 impl Local {
     pub(crate) fn new(index: usize, shared: Arc<Shared>, queue: Worker<RawTask>) -> Local {
         let lifo_enabled = !shared.current_thread;
-        Local { index, shared, queue, lifo: Cell::new(None), lifo_enabled }
+        let lifo_seen = RefCell::new(vec![Seen::NOTHING; shared.num_workers()]);
+        Local { index, shared, queue, lifo_enabled, lifo_seen }
+    }
+
+    fn lifo(&self) -> &LifoSlot {
+        &self.shared.lifo[self.index]
     }
 
     fn push(&self, task: RawTask, yielded: bool) {
         if self.lifo_enabled && !yielded {
-            if let Some(prev) = self.lifo.replace(Some(task)) {
+            if let Some(prev) = self.lifo().push(task) {
                 self.queue.push(prev);
                 self.shared.notify_parked();
             }
@@ -103,7 +114,7 @@ impl Local {
                 return Some(task);
             }
         }
-        if let Some(task) = self.lifo.take() {
+        if let Some(task) = self.lifo().take() {
             if *lifo_streak < MAX_LIFO_STREAK {
                 *lifo_streak += 1;
                 return Some(task);
@@ -149,7 +160,10 @@ impl Local {
     /// Steals; while nothing is found, retries up to [`SEARCH_ROUNDS`]
     /// rounds with short pauses. At most half the workers spin (as Tokio
     /// bounds its searchers), so many idle workers do not hammer each
-    /// other's stealers.
+    /// other's stealers. Halfway through, it notes the other workers' LIFO
+    /// slots; in the last round it steals a slot still holding the task it
+    /// noted, which has then waited half a search behind one long poll
+    /// (`scheduler/lifo.rs`).
     fn search(&self, seed: &mut u32) -> Option<RawTask> {
         for round in 0..SEARCH_ROUNDS {
             if round > 0 {
@@ -163,12 +177,29 @@ impl Local {
             if let Some(task) = self.steal(seed) {
                 return Some(task);
             }
+            if round == LIFO_PEEK_ROUND {
+                self.peek_lifos();
+            } else if round == SEARCH_ROUNDS - 1 {
+                return self.steal_lifo();
+            }
         }
         None
     }
 
+    fn peek_lifos(&self) {
+        let mut seen = self.lifo_seen.borrow_mut();
+        for (victim, seen) in seen.iter_mut().enumerate() {
+            *seen = if victim == self.index { Seen::NOTHING } else { self.shared.lifo[victim].peek() };
+        }
+    }
+
+    fn steal_lifo(&self) -> Option<RawTask> {
+        let seen = self.lifo_seen.borrow();
+        seen.iter().enumerate().find_map(|(victim, &seen)| self.shared.lifo[victim].steal_if(seen))
+    }
+
     fn drain(&self) {
-        if let Some(task) = self.lifo.take() {
+        if let Some(task) = self.lifo().take() {
             task.run_or_drop();
         }
         while let Some(task) = self.queue.pop() {

@@ -212,6 +212,24 @@ impl RawTask {
         RawTask { ptr }
     }
 
+    /// This reference as a bare pointer, for a lock-free slot that holds
+    /// it (the scheduler's LIFO slot); [`from_ptr`](Self::from_ptr) takes
+    /// it back. The count is unchanged: the pointer *is* the reference.
+    pub(crate) fn into_ptr(self) -> NonNull<Header> {
+        let ptr = self.ptr;
+        std::mem::forget(self);
+        ptr
+    }
+
+    /// Takes back a reference given up by [`into_ptr`](Self::into_ptr).
+    ///
+    /// # Safety
+    /// `ptr` came from `into_ptr`, and no other `from_ptr` takes back the
+    /// same reference (whoever removed it from its slot owns it).
+    pub(crate) unsafe fn from_ptr(ptr: NonNull<Header>) -> RawTask {
+        RawTask { ptr }
+    }
+
     /// Gives up this reference without decrementing the count; it is then
     /// accounted for by whatever the caller did to the state word.
     pub(crate) fn forget(self) {
