@@ -151,14 +151,14 @@ mod tests {
         assert!(reg.io().ready(Direction::Read).is_none());
         use std::io::Write;
         sender.write_all(b"x").unwrap();
-        driver.park(0, true, None); // one reactor turn: the edge is dispatched
+        driver.park(0, true, None, |_| {}); // one reactor turn: the edge is dispatched
         assert!(reg.io().ready(Direction::Read).is_some());
 
         let weak = Arc::downgrade(&reg.io);
         drop(reg);
         assert!(weak.upgrade().is_some(), "kept until the next turn begins");
         driver.unpark(0);
-        driver.park(0, true, None);
+        driver.park(0, true, None, |_| {});
         assert!(weak.upgrade().is_none(), "freed at the start of the next turn");
     }
 }

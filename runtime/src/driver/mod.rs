@@ -140,10 +140,19 @@ impl Driver {
     /// `watch`: if set, the worker that holds the reactor wakes after at
     /// most this long even with no timer due (the scheduler's LIFO watch:
     /// it then looks for a task stuck in a busy worker's LIFO slot).
-    pub(crate) fn park(&self, index: usize, fire_timers: bool, watch: Option<Duration>) {
+    ///
+    /// `awake` runs as soon as the worker stops blocking, before it wakes
+    /// anything (the I/O waiters of the events it got, the due timers): the
+    /// scheduler counts it as awake there, so the wakes it makes itself do
+    /// not try to wake it (an eventfd write and a wasted reactor turn per
+    /// batch) and queue work for it instead (Tokio's worker likewise does
+    /// not notify while it dispatches its own park). Its argument says
+    /// whether this worker holds the reactor.
+    pub(crate) fn park(&self, index: usize, fire_timers: bool, watch: Option<Duration>, awake: impl FnOnce(bool)) {
         let parker = &self.parkers[index];
         let Some(mut reactor) = self.reactor.try_lock() else {
             parker.park_condvar(self.timers.next_deadline());
+            awake(false);
             return;
         };
         let cap = |timeout: Option<Duration>| match (timeout, watch) {
@@ -154,9 +163,11 @@ impl Driver {
         if self.has_io_sources() {
             parker.park_driver(|| {
                 let timeout = cap(self.timers.begin_park(Instant::now()));
-                reactor.poll(timeout);
+                reactor.wait(timeout);
                 self.timers.end_park();
             });
+            awake(true);
+            reactor.dispatch();
         } else {
             // Timer-only mode: nothing for epoll to wait for.
             self.condvar_driver.store(index, SeqCst);
@@ -169,6 +180,7 @@ impl Driver {
                 self.timers.end_park();
             }
             self.condvar_driver.store(NO_WORKER, SeqCst);
+            awake(true);
         }
         drop(reactor);
         if fire_timers {

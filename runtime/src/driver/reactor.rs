@@ -38,11 +38,21 @@ impl Reactor {
     /// holds the reactor lock and freed the released resources first
     /// (`super::io`'s protocol).
     pub(crate) fn poll(&mut self, timeout: Option<Duration>) {
+        self.wait(timeout);
+        self.dispatch();
+    }
+
+    /// Waits for events (at most `timeout`), keeping them for `dispatch`.
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>) {
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => panic!("ravel reactor: epoll failed: {e}"),
         }
+    }
+
+    /// Wakes the waiters of the events the last `wait` returned.
+    pub(crate) fn dispatch(&mut self) {
         for event in self.events.iter() {
             if event.token() != WAKE_TOKEN {
                 super::io::dispatch(event);

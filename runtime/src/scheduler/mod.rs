@@ -206,6 +206,16 @@ impl Shared {
     /// one is woken to park again with the LIFO watch ([`Shared::park`]):
     /// one wake per idle-to-busy transition of the whole runtime.
     pub(crate) fn wake_up(&self, index: usize) {
+        self.awake(index, false);
+    }
+
+    /// [`wake_up`](Self::wake_up); `holds_reactor`: this worker is the one
+    /// parked in the reactor (so there is no other holder to interrupt).
+    /// Called by the driver as soon as the worker stops blocking, before
+    /// it dispatches events and timers, so that the wakes it makes see it
+    /// searching and do not notify it (see `Driver::park`); the call after
+    /// the park returns then finds nothing to do.
+    fn awake(&self, index: usize, holds_reactor: bool) {
         let mut sleepers = self.sleepers.lock();
         if let Some(pos) = sleepers.iter().position(|&i| i == index) {
             sleepers.swap_remove(pos);
@@ -213,7 +223,7 @@ impl Shared {
             self.num_searching.fetch_add(1, SeqCst);
             let first_awake = was == self.num_workers();
             drop(sleepers);
-            if first_awake && self.watches_lifo() && self.driver.reactor_held() {
+            if first_awake && !holds_reactor && self.watches_lifo() && self.driver.reactor_held() {
                 self.driver.wake();
             }
         }
@@ -243,7 +253,7 @@ impl Shared {
         let someone_awake = self.num_sleeping.load(SeqCst) < self.num_workers();
         let watch = (self.watches_lifo() && someone_awake).then_some(LIFO_WATCH);
         // The current-thread loop queues due timers itself, after this.
-        self.driver.park(index, !self.current_thread, watch);
+        self.driver.park(index, !self.current_thread, watch, |holds_reactor| self.awake(index, holds_reactor));
     }
 
     /// Registers a timer in wheel `shard` and makes sure some worker will
