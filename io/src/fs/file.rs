@@ -102,7 +102,8 @@ enum State {
 ///
 /// ravel::run(async {
 ///     let path = std::env::temp_dir().join(format!("ravel-doc-file-{}", std::process::id()));
-///     let mut file = ravel_io::fs::File::create(&path).await?;
+///     let rw = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).clone();
+///     let mut file = ravel_io::fs::File::open_with(&path, &rw).await?;
 ///     file.write_all(b"hello world").await?;
 ///     file.seek(SeekFrom::Start(6)).await?;
 ///     let mut word = [0u8; 5];

@@ -33,7 +33,7 @@ use std::sync::Arc;
 ///
 /// ravel::run(async {
 ///     let proc = create_subprocess_exec("/bin/sh", ["-c", "exec sleep 30"], Options::new().stdout(Stdio::Pipe)).await?;
-///     match ravel::wait_for(Duration::from_millis(50), proc.communicate(None)).await {
+///     match ravel::wait_for(proc.communicate(None), Duration::from_millis(50)).await {
 ///         Err(e) if e.is_timeout() => {
 ///             assert_eq!(proc.returncode(), None); // the expiry killed nothing
 ///             proc.kill()?;
