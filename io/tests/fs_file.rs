@@ -97,7 +97,6 @@ fn large_file_through_futures_io() {
 #[cfg(feature = "tokio-io")]
 #[test]
 fn large_file_through_tokio_io() {
-    use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
     let tmp = TempFile::new("tokio-io");
     let path = tmp.0.clone();
     block(&multi_thread(), async move {
