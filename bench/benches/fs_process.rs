@@ -129,9 +129,15 @@ fn tokio_spawn(rt: &tokio::runtime::Runtime) -> i32 {
 fn main() {
     let quick = ravel_bench::quick_mode();
     let mut c = if quick {
-        Criterion::default().warm_up_time(Duration::from_millis(100)).measurement_time(Duration::from_millis(300)).sample_size(10)
+        Criterion::default()
+            .warm_up_time(Duration::from_millis(100))
+            .measurement_time(Duration::from_millis(300))
+            .sample_size(10)
     } else {
-        Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3)).sample_size(20)
+        Criterion::default()
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3))
+            .sample_size(20)
     }
     .configure_from_args();
     let (dir, paths) = small_files();

@@ -137,11 +137,7 @@ fn cancelled_queued_read_never_opens_the_file() {
         let f = fifo.clone();
         cancelled(start_then_cancel(async move { fs::read(&f).await }).await);
         blocker.release().await?;
-        let open = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&fifo)
-            .unwrap_err();
+        let open = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(&fifo).unwrap_err();
         assert_eq!(open.raw_os_error(), Some(libc::ENXIO), "no reader: the read was skipped");
         Ok(())
     });

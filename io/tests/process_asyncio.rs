@@ -83,7 +83,8 @@ fn communicate_without_pipes() {
 #[test]
 fn reading_stdout_after_exit_yields_the_buffered_output() {
     block(&multi_thread(), async {
-        let proc = create_subprocess_exec("/bin/sh", ["-c", "echo one; echo two"], Options::new().stdout(Stdio::Pipe)).await?;
+        let proc =
+            create_subprocess_exec("/bin/sh", ["-c", "echo one; echo two"], Options::new().stdout(Stdio::Pipe)).await?;
         assert_eq!(proc.wait().await?, 0);
         assert_eq!(proc.stdout.as_ref().unwrap().read_to_end().await?, b"one\ntwo\n");
         Ok(())
@@ -94,7 +95,8 @@ fn reading_stdout_after_exit_yields_the_buffered_output() {
 #[test]
 fn closing_stdin_gives_the_child_end_of_file() {
     block(&multi_thread(), async {
-        let proc = create_subprocess_exec("/bin/cat", [""; 0], Options::new().stdin(Stdio::Pipe).stdout(Stdio::Pipe)).await?;
+        let proc =
+            create_subprocess_exec("/bin/cat", [""; 0], Options::new().stdin(Stdio::Pipe).stdout(Stdio::Pipe)).await?;
         let stdin = proc.stdin.as_ref().unwrap();
         stdin.write(b"abc")?;
         stdin.close();

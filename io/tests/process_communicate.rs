@@ -45,8 +45,12 @@ fn communicate_10mb_on_both_pipes() {
 #[test]
 fn wait_for_expiry_around_communicate_kills_nothing() {
     block(&multi_thread(), async {
-        let proc =
-            create_subprocess_exec("/bin/sh", ["-c", "echo started; exec sleep 30"], Options::new().stdout(Stdio::Pipe)).await?;
+        let proc = create_subprocess_exec(
+            "/bin/sh",
+            ["-c", "echo started; exec sleep 30"],
+            Options::new().stdout(Stdio::Pipe),
+        )
+        .await?;
         let expired = ravel::wait_for(proc.communicate(None), Duration::from_millis(200)).await;
         assert!(expired.unwrap_err().is_timeout());
         assert_eq!(proc.returncode(), None, "the child still runs");
@@ -64,7 +68,8 @@ fn wait_for_expiry_around_communicate_kills_nothing() {
 #[test]
 fn the_kill_on_expiry_idiom() {
     block(&multi_thread(), async {
-        let proc = create_subprocess_exec("/bin/sh", ["-c", "exec sleep 30"], Options::new().stdout(Stdio::Pipe)).await?;
+        let proc =
+            create_subprocess_exec("/bin/sh", ["-c", "exec sleep 30"], Options::new().stdout(Stdio::Pipe)).await?;
         let code = match ravel::wait_for(proc.communicate(None), Duration::from_millis(100)).await {
             Err(e) if e.is_timeout() => {
                 proc.kill()?;

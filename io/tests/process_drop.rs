@@ -71,7 +71,8 @@ fn without_kill_on_drop_the_child_runs_on() {
 #[test]
 fn cancelled_wait_leaves_the_child_alone() {
     block(&multi_thread(), async {
-        let proc = std::sync::Arc::new(create_subprocess_exec("/bin/cat", [""; 0], Options::new().stdin(Stdio::Pipe)).await?);
+        let proc =
+            std::sync::Arc::new(create_subprocess_exec("/bin/cat", [""; 0], Options::new().stdin(Stdio::Pipe)).await?);
         let p = proc.clone();
         let waiter = ravel::task::Builder::new().eager_start(true).spawn(async move { p.wait().await });
         waiter.cancel();

@@ -293,7 +293,11 @@ impl File {
         while !buf.is_empty() {
             let n = self.read(buf).await?;
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file ended before the buffer was filled").into());
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the file ended before the buffer was filled",
+                )
+                .into());
             }
             buf = &mut buf[n..];
         }
@@ -718,21 +722,19 @@ impl File {
                 // Give the read-ahead back: it may be past the new end.
                 buf.pos = buf.discard_read().unsigned_abs() as usize;
             }
-            self.start(want, buf, |std, kind, buf| {
-                match kind {
-                    Kind::SyncAll => Op::Unit(std.sync_all()),
-                    Kind::SyncData => Op::Unit(std.sync_data()),
-                    Kind::SetLen(len) => {
-                        let back = std::mem::take(&mut buf.pos) as i64;
-                        Op::Unit((|| {
-                            if back != 0 {
-                                (&*std).seek(SeekFrom::Current(-back))?;
-                            }
-                            std.set_len(len)
-                        })())
-                    }
-                    _ => unreachable!("poll_other runs syncs and set_len"),
+            self.start(want, buf, |std, kind, buf| match kind {
+                Kind::SyncAll => Op::Unit(std.sync_all()),
+                Kind::SyncData => Op::Unit(std.sync_data()),
+                Kind::SetLen(len) => {
+                    let back = std::mem::take(&mut buf.pos) as i64;
+                    Op::Unit((|| {
+                        if back != 0 {
+                            (&*std).seek(SeekFrom::Current(-back))?;
+                        }
+                        std.set_len(len)
+                    })())
                 }
+                _ => unreachable!("poll_other runs syncs and set_len"),
             });
         }
     }
@@ -783,10 +785,7 @@ impl<F> Drop for FileOp<'_, F> {
 
 impl fmt::Debug for File {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("File")
-            .field("std", &self.std)
-            .field("busy", &matches!(self.state, State::Busy(..)))
-            .finish()
+        f.debug_struct("File").field("std", &self.std).field("busy", &matches!(self.state, State::Busy(..))).finish()
     }
 }
 

@@ -14,10 +14,11 @@ use std::sync::Arc;
 /// *args, stdin=..., stdout=..., stderr=..., limit=...)`); `program` is
 /// looked up in `PATH` if it has no slash.
 ///
-/// std forks and execs the child (and reports an exec failure as this
+/// std forks and execs the child on the calling worker, as Tokio does (it
+/// returns once the exec happened, and reports an exec failure as this
 /// call's I/O error: `NotFound` for a missing program, asyncio's
-/// `FileNotFoundError`). The spawn itself does not wait, so the call
-/// completes at its first poll. Errors outside a Ravel runtime.
+/// `FileNotFoundError`), so the call completes at its first poll and is
+/// never cancelled half-way. Errors outside a Ravel runtime.
 ///
 /// ```
 /// use ravel_io::process::{create_subprocess_exec, Options, Stdio};
@@ -32,7 +33,11 @@ use std::sync::Arc;
 /// })
 /// .unwrap();
 /// ```
-pub async fn create_subprocess_exec<I, S>(program: impl AsRef<OsStr>, args: I, options: Options) -> ravel::Result<Process>
+pub async fn create_subprocess_exec<I, S>(
+    program: impl AsRef<OsStr>,
+    args: I,
+    options: Options,
+) -> ravel::Result<Process>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,

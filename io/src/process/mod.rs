@@ -16,7 +16,7 @@
 //! | [`Process::wait`] | stopped waiting; the child runs on |
 //! | [`Process::communicate`] | stopped; the child runs on (asyncio's `wait_for` expiry kills nothing either: see [`Process`] for the idiom that does); unread output stays in the pipes' readers |
 //! | the pipes' reads and `drain` | as for any stream (see [`streams`](crate::streams)): a read consumes nothing |
-//! | [`create_subprocess_exec`] / `_shell` | complete at their first poll (the spawn does not wait) |
+//! | [`create_subprocess_exec`] / `_shell` | complete at their first poll (std's spawn returns once the child has exec'd): never half-done |
 //!
 //! # Differences from asyncio
 //!
