@@ -10,7 +10,7 @@
 //! | call | cancelled while queued | cancelled while running |
 //! |---|---|---|
 //! | [`read`], [`read_to_string`], [`metadata`], [`read_dir`], [`File::open`] | skipped | finishes; the result is dropped |
-//! | [`write`] | skipped: the file is untouched (not created, not truncated) | finishes: the file holds all of the contents (or what a failing write left) |
+//! | [`write`](write()) | skipped: the file is untouched (not created, not truncated) | finishes: the file holds all of the contents (or what a failing write left) |
 //! | [`copy`], [`rename`], [`remove_file`], [`create_dir_all`], [`File::create`] | skipped | finishes: done |
 //! | [`File`]'s methods | the job runs anyway (it belongs to the `File`); the next call waits for it | finishes; the next call sees its outcome (read bytes stay buffered, a write error is returned) |
 //! | [`ReadDir::next_entry`] | the batch is read anyway; no entry is lost | as queued |
