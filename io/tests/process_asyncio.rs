@@ -67,6 +67,20 @@ fn communicate_with_input() {
     });
 }
 
+/// `communicate_input_not_read: (b'', None) 0`: 4 MiB for a child that
+/// exits without reading; the broken pipe is not an error.
+#[test]
+fn communicate_ignores_a_stdin_the_child_does_not_read() {
+    block(&multi_thread(), async {
+        let options = Options::new().stdin(Stdio::Pipe).stdout(Stdio::Pipe);
+        let proc = create_subprocess_exec("/bin/sh", ["-c", "exit 0"], options).await?;
+        let input = vec![b'x'; 4 * 1024 * 1024];
+        assert_eq!(proc.communicate(Some(&input)).await?, (Some(Vec::new()), None));
+        assert_eq!(proc.returncode(), Some(0));
+        Ok(())
+    });
+}
+
 /// `communicate_without_pipes: (None, None) 0`.
 #[test]
 fn communicate_without_pipes() {

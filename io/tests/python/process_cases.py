@@ -30,6 +30,9 @@ async def main():
     p = await asyncio.create_subprocess_exec("/bin/cat", stdin=PIPE, stdout=PIPE, stderr=PIPE)
     out, err = await p.communicate(b"hello\n")
     print("communicate_with_input:", out, err, p.returncode)
+    # communicate_input_to_a_child_that_does_not_read: BrokenPipe ignored
+    p = await asyncio.create_subprocess_exec("/bin/sh", "-c", "exit 0", stdin=PIPE, stdout=PIPE)
+    print("communicate_input_not_read:", await p.communicate(b"x" * (4 * 1024 * 1024)), p.returncode)
     # communicate_without_pipes
     p = await asyncio.create_subprocess_exec("/bin/true", stdout=DEVNULL)
     print("communicate_without_pipes:", await p.communicate(), p.returncode)
