@@ -1,4 +1,5 @@
-//! Sockets, asyncio streams and servers, and signals on Ravel's reactor.
+//! Sockets, asyncio streams and servers, signals, files and subprocesses on
+//! Ravel's reactor and blocking pool.
 //!
 //! Because Ravel delivers cancellation at its own awaitables, the I/O a
 //! task awaits must be Ravel's to be cancellable the asyncio way: every
