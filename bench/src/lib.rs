@@ -823,3 +823,13 @@ pub fn record_run(quick: bool) -> std::io::Result<()> {
     });
     std::fs::write(out_dir()?.join("run.json"), serde_json::to_string_pretty(&json)?)
 }
+
+/// The groups of `benches/fs_process.rs` (files and subprocesses): name and
+/// worker count; ids `<group>/<workload>/{tokio,ravel}` as in `compare`.
+pub const FS_PROCESS_GROUPS: &[(&str, usize)] = &[("fs_process_w1", 1), ("fs_process_w2", 2)];
+
+/// The workloads of `benches/fs_process.rs`: name and what it does.
+pub const FS_PROCESS_WORKLOADS: &[(&str, &str)] = &[
+    ("fs_read_small_files", "`ravel_io::fs::read` vs `tokio::fs::read`: 256 files of 1 KiB, 32 tasks reading 8 each"),
+    ("spawn_wait_true", "`create_subprocess_exec` vs `tokio::process::Command`: spawn `/bin/true` and wait, 8 at once"),
+];

@@ -1,4 +1,5 @@
-//! Sockets, asyncio streams and servers, and signals on Ravel's reactor.
+//! Sockets, asyncio streams and servers, signals, files and subprocesses on
+//! Ravel's reactor and blocking pool.
 //!
 //! Because Ravel delivers cancellation at its own awaitables, the I/O a
 //! task awaits must be Ravel's to be cancellable the asyncio way: every
@@ -13,15 +14,20 @@
 //! * [`compat`]: the `futures-io` and (feature `tokio-io`) Tokio
 //!   `AsyncRead`/`AsyncWrite` traits for the stream sockets.
 //! * `hyper` (feature `hyper`): hyper's runtime traits on Ravel.
+//! * [`fs`]: files on the blocking pool (`read`, `write`, [`fs::File`], ...).
+//! * [`process`]: asyncio's [`process::create_subprocess_exec`] and
+//!   [`process::create_subprocess_shell`].
 //! * [`signal`]: [`signal::ctrl_c`], [`signal::signal`], and asyncio's
 //!   `add_signal_handler` (Unix).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 pub mod compat;
+pub mod fs;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 pub mod net;
+pub mod process;
 pub mod server;
 pub mod signal;
 pub mod streams;

@@ -1,4 +1,5 @@
-//! The crate's raw syscalls, and its `unsafe` (besides `compat::tokio_io`,
+//! The crate's raw syscalls (reads, signal actions, pipe flags, pidfds,
+//! `kill`), and its `unsafe` (besides `compat::tokio_io`,
 //! which marks Tokio's `ReadBuf` bytes initialised after a read).
 
 use std::io;
@@ -58,4 +59,53 @@ pub(crate) fn add_signal_action(
     // its error, if any, is an OS code); `sig` is not a FORBIDDEN signal,
     // which the caller checked (register would panic).
     unsafe { signal_hook_registry::register(sig, action) }.map(drop)
+}
+
+/// Sets `O_NONBLOCK` on `fd` (a child's pipe end, which std opens blocking).
+pub(crate) fn set_nonblocking(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `fd` is a borrowed, open descriptor for the whole call;
+    // F_GETFL takes no argument and touches no memory.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above; F_SETFL takes an int argument.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `pidfd_open(pid, 0)` (Linux 5.3+): a descriptor that turns readable
+/// when the child `pid` exits. `ENOSYS` (or `EPERM` under some sandboxes)
+/// elsewhere: the caller falls back to SIGCHLD.
+#[cfg(target_os = "linux")]
+pub(crate) fn pidfd_open(pid: u32) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and a flags int and touches no
+    // memory of ours; it returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0 as libc::c_uint) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new descriptor that nothing else owns (pidfds are
+    // opened close-on-exec).
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// No pidfd off Linux: the caller falls back to SIGCHLD.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn pidfd_open(_pid: u32) -> io::Result<std::os::fd::OwnedFd> {
+    Err(io::Error::from_raw_os_error(libc::ENOSYS))
+}
+
+/// `kill(pid, sig)`. The caller guarantees `pid` is its child that has not
+/// been reaped yet (so the pid cannot have been reused).
+pub(crate) fn kill(pid: u32, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: kill(2) takes two ints and touches no memory of ours.
+    if unsafe { libc::kill(pid as libc::pid_t, sig) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -193,6 +193,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    // benches/fs_process.rs: the same id scheme, its own groups.
+    for &(name, workers) in ravel_bench::FS_PROCESS_GROUPS {
+        for &(wl, about) in ravel_bench::FS_PROCESS_WORKLOADS {
+            let id = |rt: &str| format!("{name}/{wl}/{rt}");
+            rows.push(Row {
+                group: Group { name, class: ravel_bench::Class::Scheduler, workers, eager: false },
+                name: wl,
+                about,
+                target: if workers == 2 { Some(1.0) } else { None },
+                tokio: medians.get(&id("tokio")).copied(),
+                ravel: medians.get(&id("ravel")).copied(),
+            });
+        }
+    }
+    let is_fs_process = |r: &Row| ravel_bench::FS_PROCESS_GROUPS.iter().any(|(n, _)| *n == r.group.name);
+
     let docs = root.join("docs");
     fs::create_dir_all(&docs)?;
     let net = fs::read_to_string(target.join("net-results.jsonl")).ok().map(|s| ravel_bench::net::report::parse(&s));
@@ -317,6 +333,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         writeln!(md)?;
     }
 
+    writeln!(md, "## Files and subprocesses (`benches/fs_process.rs`)\n")?;
+    writeln!(md, "Run with `cargo bench -p ravel-bench --bench fs_process`; both sides run inside a spawned task.\n")?;
+    writeln!(md, "| group | workload | workers | Tokio median | Ravel median | Ravel/Tokio | target | |")?;
+    writeln!(md, "|---|---|---:|---:|---:|---:|---:|---|")?;
+    for r in rows.iter().filter(|r| is_fs_process(r)) {
+        writeln!(
+            md,
+            "| `{}` | `{}` | {} | {} | {} | {} | {} | {} |",
+            r.group.name,
+            r.name,
+            r.group.workers,
+            fmt_ns(r.tokio),
+            fmt_ns(r.ravel),
+            fmt_ratio(r.ratio()),
+            r.target.map_or_else(String::new, |t| format!("≤ {t:.2}")),
+            r.verdict()
+        )?;
+    }
+    writeln!(md)?;
+
     writeln!(md, "## Memory per idle task\n")?;
     match &memory {
         None => writeln!(md, "Not measured yet: run `cargo run --release -p ravel-bench --bin memory`.\n")?,
@@ -391,6 +427,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     writeln!(md, "| workload | set | what one iteration does |\n|---|---|---|")?;
     let mut seen = std::collections::HashSet::new();
     for r in &rows {
+        if is_fs_process(r) {
+            if seen.insert((r.group.class, r.name)) {
+                writeln!(md, "| `{}` | files and subprocesses (fs_process_w1, fs_process_w2) | {} |", r.name, r.about)?;
+            }
+            continue;
+        }
         if seen.insert((r.group.class, r.name)) {
             let set = match r.group.class {
                 ravel_bench::Class::Scheduler => "scheduler (w2, w4)",

@@ -32,6 +32,6 @@ pub use stream_reader::StreamReader;
 pub use stream_writer::StreamWriter;
 pub use transport::StreamAddr;
 
-pub(crate) use connection::Shared;
+pub(crate) use connection::{Shared, DEFAULT_LIMIT};
 pub(crate) use stream_writer::pair;
 pub(crate) use transport::Transport;
