@@ -25,7 +25,9 @@ use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+pub mod counting_alloc;
 pub mod net;
+
 pub mod workloads;
 
 pub use workloads::{workloads, Class, Outcome, Prepared, Sizes, Workload};
