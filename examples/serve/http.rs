@@ -47,7 +47,9 @@ pub enum Failure<'a> {
     Connection(&'a (dyn StdError + Send + Sync + 'static)),
     /// A client connected and sent nothing within the header-read timeout:
     /// its connection was closed. (hyper's timeout starts only once the
-    /// auto builder has seen the first bytes, to tell HTTP/1 from HTTP/2.)
+    /// auto builder has seen the first bytes, to tell HTTP/1 from HTTP/2;
+    /// a client that sends part of the HTTP/2 preface and stalls is still
+    /// not timed out.)
     Silent,
     /// Reading a connection's first byte failed (a reset).
     FirstRead(&'a ravel::Error),
