@@ -2,9 +2,20 @@
 //! bytes, allocations, and allocations by size. A binary (or a test)
 //! installs it with
 //!
-//! ```ignore
+//! ```
+//! use ravel_bench::counting_alloc::{installed, live, Counting};
+//!
 //! #[global_allocator]
-//! static GLOBAL: ravel_bench::counting_alloc::Counting = ravel_bench::counting_alloc::Counting;
+//! static GLOBAL: Counting = Counting;
+//!
+//! fn main() {
+//!     assert!(installed());
+//!     let before = live();
+//!     let block = vec![0u8; 1000];
+//!     assert_eq!(live() - before, 1000);
+//!     drop(block);
+//!     assert_eq!(live(), before);
+//! }
 //! ```
 //!
 //! Used by the memory-per-task probe (`bin/memory.rs`) and the soak
