@@ -10,6 +10,7 @@
 //! limit cannot meet another test's fds.
 
 use ravel_bench::counting_alloc::Counting;
+use ravel_bench::soak::servers::echo;
 use ravel_bench::soak::{self, Config, Tally};
 
 #[global_allocator]
@@ -33,6 +34,8 @@ fn main() {
     // The HTTP server closed every stalled and every silent client itself.
     assert_eq!(report.http.get("stalls_closed_by_server"), report.http.get("stalls"));
     assert_eq!(report.http.get("idles_closed_by_server"), report.http.get("idles"));
+    // The echo holdouts stayed open past the deadline: the abort path ran.
+    assert_eq!(report.shutdowns.echo, Some(echo::Shutdown::Aborted));
     assert!(!report.episodes.is_empty());
     for ep in &report.episodes {
         assert_eq!((ep.echo_saw_emfile, ep.http_saw_emfile), (Some(true), Some(true)));

@@ -90,6 +90,7 @@ pub fn serve(
     let accept = ravel::spawn(async move {
         let graceful = GracefulShutdown::new();
         let mut connections: Vec<TaskRef> = Vec::new();
+        let mut prune_at = 64; // drop finished connections' entries when the list doubles
         loop {
             let (stream, _) = match listener.accept().await {
                 Ok(conn) => conn,
@@ -125,8 +126,11 @@ pub fn serve(
                 })
                 .await
             });
-            connections.retain(|c| !c.done());
             connections.push(conn.into_task_ref());
+            if connections.len() >= prune_at {
+                connections.retain(|c| !c.done());
+                prune_at = (2 * connections.len()).max(64);
+            }
         }
     });
     HttpServer { accept }

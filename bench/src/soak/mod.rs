@@ -217,11 +217,25 @@ async fn phase(
         Ok(())
     })
     .await?;
-    // Two silent clients per server over the shutdown: the deadline path.
+    // Two open connections per server over the shutdown, each answered
+    // once first (so accepted): idle echo connections make the echo
+    // shutdown take its deadline path (abort); idle keep-alive HTTP
+    // connections are closed by hyper's graceful shutdown.
     let mut holdouts = Vec::new();
-    for addr in [servers.echo_addr, servers.http_addr].into_iter().flatten() {
+    for (addr, proto) in [(servers.echo_addr, Proto::Echo), (servers.http_addr, Proto::Http)] {
+        let Some(addr) = addr else { continue };
         for _ in 0..2 {
-            holdouts.push(ravel::to_thread(move || Ok(std::net::TcpStream::connect(addr)?)).await?);
+            holdouts.push(
+                ravel::to_thread(move || {
+                    let stream = std::net::TcpStream::connect(addr)?;
+                    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+                    match clients::answers_on(&stream, proto) {
+                        true => Ok(stream),
+                        false => Err(ravel::Error::msg(format!("{proto:?} server did not answer a holdout"))),
+                    }
+                })
+                .await?,
+            );
         }
     }
     let shutdowns = servers.shutdown(config.shutdown_deadline).await?;
