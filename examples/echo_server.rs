@@ -11,22 +11,10 @@
 
 use ravel::sync::Event;
 use ravel_io::signal::{add_signal_handler, SignalKind};
-use ravel_io::{start_server, StreamReader, StreamWriter};
 use std::time::Duration;
 
-/// Echoes everything until the client closes its side.
-async fn echo(reader: StreamReader, writer: StreamWriter) -> ravel::Result<()> {
-    loop {
-        let data = reader.read(64 * 1024).await?;
-        if data.is_empty() {
-            break; // end of stream
-        }
-        writer.write(&data)?;
-        writer.drain().await?; // backpressure: wait while the client reads slowly
-    }
-    writer.close();
-    writer.wait_closed().await
-}
+#[path = "serve/echo.rs"]
+mod serve;
 
 fn main() -> ravel::Result<()> {
     let mut addr = String::from("127.0.0.1:7878");
@@ -44,7 +32,7 @@ fn main() -> ravel::Result<()> {
         }
     }
     ravel::run(async move {
-        let server = start_server(echo, &addr).await?;
+        let server = serve::start(&addr).await?;
         for socket in server.sockets() {
             println!("listening on {socket}");
         }
@@ -57,17 +45,9 @@ fn main() -> ravel::Result<()> {
         // The server is already serving (asyncio `start_serving=True`).
         stop.wait().await?;
         println!("signal: closing, {deadline:?} for open connections");
-        // Not `serve_forever()` + cancel: asyncio's cancelled serve_forever
-        // waits for every client before it returns, with no deadline.
-        server.close();
-        match ravel::timeout(deadline, server.wait_closed()).await {
-            Ok(()) => println!("all connections finished"),
-            Err(e) if e.is_timeout() => {
-                println!("deadline passed: aborting the remaining connections");
-                server.abort_clients();
-                server.wait_closed().await?;
-            }
-            Err(e) => return Err(e),
+        match serve::shutdown(&server, deadline).await? {
+            serve::Shutdown::Finished => println!("all connections finished"),
+            serve::Shutdown::Aborted => println!("deadline passed: aborting the remaining connections"),
         }
         Ok(())
     })

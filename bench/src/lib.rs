@@ -13,6 +13,9 @@
 //!   of the criterion bench and the `quick` test prove each workload ran to
 //!   completion on both runtimes.
 //!
+//! * [`soak`] is the server soak (Ravel only): the examples' servers under
+//!   load and faults, checked back to baseline (`bin/soak.rs`).
+//!
 //! Completion signalling is runtime-neutral (`std::sync::mpsc`, atomics) and
 //! the workloads that need a channel use `futures-channel`, so only the
 //! scheduler differs.
@@ -25,7 +28,9 @@ use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+pub mod counting_alloc;
 pub mod net;
+pub mod soak;
 pub mod workloads;
 
 pub use workloads::{workloads, Class, Outcome, Prepared, Sizes, Workload};

@@ -12,69 +12,11 @@
 //!
 //! `cargo run --release -p ravel-bench --bin memory`
 
+use ravel_bench::counting_alloc::{allocs, by_size, live, Counting};
 use ravel_bench::{RavelRt, Rt, TokioRt};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
-
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-/// Allocation counts by size (sizes up to 4 KiB), to name the per-task block.
-static BY_SIZE: [AtomicUsize; 4097] = [const { AtomicUsize::new(0) }; 4097];
-
-fn count(size: usize) {
-    ALLOCS.fetch_add(1, Relaxed);
-    if let Some(c) = BY_SIZE.get(size) {
-        c.fetch_add(1, Relaxed);
-    }
-}
-
-fn by_size() -> Vec<usize> {
-    BY_SIZE.iter().map(|c| c.load(Relaxed)).collect()
-}
-
-// SAFETY: every call forwards to `System` with the caller's arguments; the
-// counters are only bookkeeping.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded contract.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Relaxed);
-            count(layout.size());
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded contract.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Relaxed);
-            count(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded contract.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size() as isize, Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded contract.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
-            count(new_size);
-        }
-        p
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -94,7 +36,7 @@ struct Batch {
 /// parked on their sleep.
 fn batch<R: Rt>(rt: &R) -> Batch {
     let parked = Arc::new(AtomicUsize::new(0));
-    let (live0, allocs0, sizes0) = (LIVE.load(Relaxed), ALLOCS.load(Relaxed), by_size());
+    let (live0, allocs0, sizes0) = (live(), allocs(), by_size());
     let p = parked.clone();
     rt.block_on(async move {
         for _ in 0..N {
@@ -110,7 +52,7 @@ fn batch<R: Rt>(rt: &R) -> Batch {
     }
     // Let the last tasks finish the poll that registers their timer.
     std::thread::sleep(Duration::from_millis(50));
-    let (live1, allocs1, sizes1) = (LIVE.load(Relaxed), ALLOCS.load(Relaxed), by_size());
+    let (live1, allocs1, sizes1) = (live(), allocs(), by_size());
     let per_task_sizes = (0..sizes1.len()).filter(|&s| sizes1[s] - sizes0[s] >= N).collect();
     Batch {
         bytes_per_task: (live1 - live0) as f64 / N as f64,
