@@ -229,3 +229,6 @@ impl Driver {
         true
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod wheel_proptest;
