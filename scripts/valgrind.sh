@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Leak checks: runs the test binaries of `ravel` and `ravel-io` (and the root
+# package's runtime tests) under valgrind's memcheck and fails when any byte
+# is definitely or indirectly lost. Too slow for CI (see docs/leak-checks.md);
+# run it by hand: `scripts/valgrind.sh` (optionally: `scripts/valgrind.sh
+# ravel` to check one package).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v valgrind >/dev/null 2>&1; then
+    echo "valgrind not found: installing it from Debian's packages" >&2
+    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update
+    $SUDO apt-get install -y valgrind
+fi
+command -v jq >/dev/null 2>&1 || { echo "jq is needed to read cargo's JSON" >&2; exit 2; }
+
+PACKAGES=("${@:-ravel ravel-io ravel-tests}")
+# shellcheck disable=SC2206
+PACKAGES=(${PACKAGES[*]})
+
+# Test binaries that cannot run under valgrind, each with its reason.
+# (name of the test target) -> reason
+declare -A SKIP=(
+    # Child processes and signals: the test re-executes itself and sends
+    # SIGINT on a deadline; under valgrind's slowdown the child misses it.
+    [sigint]="spawns itself as a child and signals it on a deadline"
+    [signal_ctrl_c]="spawns itself as a child and signals it on a deadline"
+    # Runs `curl` as a child process and hyper over many connections.
+    [hyper_http]="runs curl as a child process"
+    # Runs CPython clients as child processes.
+    [python_client]="runs CPython clients as child processes"
+    # Exhausts the file-descriptor limit on purpose: valgrind reserves
+    # descriptors of its own and changes where the limit falls.
+    [server_emfile]="exhausts the fd limit on purpose; valgrind keeps fds of its own"
+    # Stress tests: thousands of racing rounds, hours under valgrind; the
+    # same code paths run in the other binaries.
+    [stress_cancel_many]="stress loop, hours under valgrind; same paths covered elsewhere"
+    [stress_cancel_race]="stress loop, hours under valgrind; same paths covered elsewhere"
+    [stress_spawn]="stress loop, hours under valgrind; same paths covered elsewhere"
+    [stress_wake]="stress loop, hours under valgrind; same paths covered elsewhere"
+    [structured_stress]="stress loop, hours under valgrind; same paths covered elsewhere"
+    [sync_stress]="stress loop, hours under valgrind; same paths covered elsewhere"
+    [threads_stress]="stress loop, hours under valgrind; same paths covered elsewhere"
+    [tcp_split_stress]="stress loop, hours under valgrind; same paths covered elsewhere"
+    [server_many_connections]="thousands of connections, hours under valgrind"
+    [tcp_many_connections]="thousands of connections, hours under valgrind"
+)
+
+LOG_DIR=${VALGRIND_LOG_DIR:-target/valgrind}
+mkdir -p "$LOG_DIR"
+start=$(date +%s)
+failed=()
+checked=0
+
+for pkg in "${PACKAGES[@]}"; do
+    echo "== building the test binaries of $pkg" >&2
+    features=()
+    [ "$pkg" = "ravel-io" ] && features=(--all-features)
+    # Each line: "<target name> <kind> <executable>"
+    while read -r name kind exe; do
+        if [ -n "${SKIP[$name]:-}" ]; then
+            echo "-- skip $pkg/$name: ${SKIP[$name]}" >&2
+            continue
+        fi
+        log="$LOG_DIR/$pkg-$kind-$name.log"
+        echo "-- valgrind $pkg/$name ($kind) > $log" >&2
+        t0=$(date +%s)
+        # Debug builds; one test thread so the reports are readable; the
+        # suppression-free run must show 0 definitely/indirectly lost.
+        if RAVEL_UNDER_VALGRIND=1 valgrind --leak-check=full \
+            --errors-for-leak-kinds=definite,indirect \
+            --show-leak-kinds=definite,indirect \
+            --error-exitcode=1 --trace-children=no \
+            --log-file="$log" \
+            "$exe" --test-threads=1 -q >"$log.out" 2>&1; then
+            echo "   ok ($(($(date +%s) - t0)) s)" >&2
+        else
+            echo "   FAILED ($(($(date +%s) - t0)) s): see $log and $log.out" >&2
+            failed+=("$pkg/$name")
+        fi
+        grep -E "definitely lost|indirectly lost|ERROR SUMMARY" "$log" | sed 's/^/   /' >&2 || true
+        checked=$((checked + 1))
+    done < <(cargo test -p "$pkg" "${features[@]}" --no-run --message-format=json 2>/dev/null |
+        jq -r 'select(.reason == "compiler-artifact" and .executable != null and .profile.test == true)
+               | "\(.target.name) \(.target.kind[0]) \(.executable)"')
+done
+
+echo "== $checked binaries checked in $(($(date +%s) - start)) s" >&2
+if [ ${#failed[@]} -ne 0 ]; then
+    echo "== leaks or errors in: ${failed[*]}" >&2
+    exit 1
+fi
+echo "== no leaks: 0 bytes definitely or indirectly lost" >&2
