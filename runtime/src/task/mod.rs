@@ -108,6 +108,11 @@ impl TaskId {
         TaskId(NonZeroU64::new(NEXT.fetch_add(1, Ordering::Relaxed)).expect("callback id overflow"))
     }
 
+    /// Whether this id is a `call_soon` entry's, not a task's.
+    pub(crate) fn is_callback(self) -> bool {
+        self.0.get() >= 1 << 62
+    }
+
     /// The id as a number.
     pub fn as_u64(self) -> u64 {
         self.0.get()

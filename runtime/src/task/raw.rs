@@ -9,6 +9,7 @@ use super::schedule::Schedule;
 use super::state::{
     CancelWord, Idle, Snapshot, State, Wake, ABORT, CANCELLED, COMPLETE, FAILED, JOIN_INTEREST, OUTPUT_TAKEN, STARTED,
 };
+use super::schedule::run_callback;
 use super::state::{CALLBACK, WAITER};
 use super::waiter::Waiter;
 use super::{CallbackId, TaskId, TaskRef};
@@ -607,8 +608,10 @@ where
     if !callbacks.is_empty() {
         let task = task.clone().expect("made above");
         cell.scheduler.call_soon(Box::new(move || {
+            // One panicking callback must not take the later ones with it
+            // (asyncio runs each as its own handle).
             for (_, callback) in callbacks {
-                callback(&task);
+                run_callback(task.raw().header().scheduler(), || callback(&task));
             }
         }));
     }
