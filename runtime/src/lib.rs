@@ -44,6 +44,7 @@ pub mod __private;
 mod blocking;
 pub mod call_graph;
 mod catch_unwind;
+mod catch_wake;
 pub mod context;
 mod driver;
 mod error;

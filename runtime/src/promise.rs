@@ -103,7 +103,7 @@ impl<T: Clone + Send + 'static> Promise<T> {
         let callbacks = std::mem::take(&mut state.callbacks);
         drop(state);
         for waker in wakers {
-            waker.wake();
+            crate::catch_wake::wake(waker);
         }
         if !callbacks.is_empty() {
             // One call_soon for all of them, so they run in registration order.

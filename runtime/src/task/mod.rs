@@ -86,6 +86,7 @@ mod handle;
 pub use builder::Builder;
 pub use handle::{Task, TaskRef, WaitDone};
 pub use leaf::Leaf;
+pub(crate) use raw::is_task_waker;
 
 use std::fmt;
 use std::num::NonZeroU64;

@@ -410,6 +410,11 @@ impl Drop for RawTask {
 
 static WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
 
+/// Whether `waker` is a Ravel task's (whose wake never panics).
+pub(crate) fn is_task_waker(waker: &Waker) -> bool {
+    std::ptr::eq(waker.vtable(), &WAKER_VTABLE)
+}
+
 /// `RawWakerVTable::clone`.
 ///
 /// # Safety
