@@ -47,6 +47,20 @@ declare -A SKIP=(
     [tcp_many_connections]="thousands of connections, hours under valgrind"
 )
 
+# Single tests skipped in binaries that otherwise run: each orders events
+# by real deadlines a few milliseconds apart (sleeps racing timeouts), an
+# order memcheck's 20-50x slowdown does not keep. They pass outside it.
+declare -A SKIP_TESTS=(
+    [tcp_cancel]="a_cancelled_read_consumes_nothing"
+    [stream_cancel]="n22_cancelled_drain_loses_no_data"
+    [wait_for]="d06_other_error_during_cancellation d13_shield_short_and_no_timeout"
+    [timeout_reschedule]="c16_extend"
+    [as_completed]="as_completed_already_done_first h01_completion_order"
+    [timeout_nested]="c07_nested_same_deadline"
+    [task_group_basic]="i16_children_spawn_children"
+    [timers_after_ready]="result_queued_before_the_deadline_passed_wins_over_the_expiry sleep_due_in_the_same_iteration_as_a_later_deadline_times_out"
+)
+
 LOG_DIR=${VALGRIND_LOG_DIR:-target/valgrind}
 mkdir -p "$LOG_DIR"
 start=$(date +%s)
@@ -63,6 +77,11 @@ for pkg in "${PACKAGES[@]}"; do
             echo "-- skip $pkg/$name: ${SKIP[$name]}" >&2
             continue
         fi
+        skips=()
+        for t in ${SKIP_TESTS[$name]:-}; do
+            echo "-- skip $pkg/$name::$t: orders events by ms deadlines" >&2
+            skips+=(--skip "$t")
+        done
         log="$LOG_DIR/$pkg-$kind-$name.log"
         echo "-- valgrind $pkg/$name ($kind) > $log" >&2
         t0=$(date +%s)
@@ -73,7 +92,7 @@ for pkg in "${PACKAGES[@]}"; do
             --show-leak-kinds=definite,indirect \
             --error-exitcode=1 --trace-children=no \
             --log-file="$log" \
-            "$exe" --test-threads=1 -q >"$log.out" 2>&1; then
+            "$exe" --test-threads=1 -q --exact "${skips[@]}" >"$log.out" 2>&1; then
             echo "   ok ($(($(date +%s) - t0)) s)" >&2
         else
             echo "   FAILED ($(($(date +%s) - t0)) s): see $log and $log.out" >&2
