@@ -53,7 +53,8 @@ fn done_callback_panic_is_reported_and_the_other_callbacks_run() {
             })
             .unwrap();
         assert_eq!(value, 5, "{name}: the task's result is its own");
-        let ran: Vec<_> = (0..2).map(|_| rx.recv_timeout(BOUND).expect("a callback after the panicking one ran")).collect();
+        let ran: Vec<_> =
+            (0..2).map(|_| rx.recv_timeout(BOUND).expect("a callback after the panicking one ran")).collect();
         assert_eq!(ran, ["first", "third"], "{name}");
         let report = reports.recv_timeout(BOUND).expect("the panic reached the hook");
         assert_eq!(panic_text(report.error()), format!("{TAG} done callback"), "{name}");
@@ -185,4 +186,47 @@ fn done_callback_panic_at_shutdown_stays_inside() {
         let report = reports.recv_timeout(BOUND).expect("the late panic reached the hook");
         assert_eq!(panic_text(report.error()), format!("{TAG} on a done task"), "{name}");
     }
+}
+
+/// A promise's done callback that panics: the later ones still run and the
+/// panic reaches the hook; on a promise made outside any runtime (callbacks
+/// run on the completing thread), the others run and then the panic comes
+/// out of `set_result`.
+#[test]
+fn promise_callback_panic_loses_no_other_callback() {
+    quiet_panics();
+    for (name, workers, rt, reports) in flavours() {
+        let (tx, rx) = mpsc::channel();
+        rt.block_on(async move {
+            let promise: ravel::Promise<u32> = ravel::Promise::new();
+            let done: ravel::Promise<()> = ravel::Promise::new();
+            let (tx1, d) = (tx.clone(), done.clone());
+            promise.add_done_callback(move |_| tx1.send("first").unwrap());
+            promise.add_done_callback(|_| panic!("{TAG} promise callback"));
+            promise.add_done_callback(move |p| {
+                tx.send(if p.done() { "third" } else { "?" }).unwrap();
+                d.set_result(()).unwrap();
+            });
+            promise.set_result(1)?;
+            done.await
+        })
+        .unwrap();
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), ["first", "third"], "{name}");
+        let report = reports.recv_timeout(BOUND).expect("the panic reached the hook");
+        assert_eq!(panic_text(report.error()), format!("{TAG} promise callback"), "{name}");
+        assert_eq!(report.message(), "Exception in callback", "{name}");
+        workers_still_run(&rt, workers);
+    }
+    // Outside any runtime.
+    let promise: ravel::Promise<u32> = ravel::Promise::new();
+    let (tx, rx) = mpsc::channel();
+    let tx1 = tx.clone();
+    promise.add_done_callback(|_| panic!("{TAG} inline"));
+    promise.add_done_callback(move |_| tx1.send(1).unwrap());
+    promise.add_done_callback(move |_| tx.send(2).unwrap());
+    let raised = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| promise.set_result(5)));
+    let payload = raised.expect_err("the callback's panic comes out of set_result");
+    assert_eq!(ravel_tests::faults::payload_str(&*payload), format!("{TAG} inline"));
+    assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2], "the other callbacks ran first");
+    assert_eq!(promise.result().unwrap(), 5, "the promise is set");
 }

@@ -40,7 +40,10 @@ fn poll_with<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output
 }
 
 fn flavours() -> Vec<(&'static str, usize, ravel::Runtime, mpsc::Receiver<ravel::runtime::UnhandledError>)> {
-    ravel_tests::both_with_hook().into_iter().map(|(name, rt, rx)| (name, if name == "multi_thread" { 2 } else { 1 }, rt, rx)).collect()
+    ravel_tests::both_with_hook()
+        .into_iter()
+        .map(|(name, rt, rx)| (name, if name == "multi_thread" { 2 } else { 1 }, rt, rx))
+        .collect()
 }
 
 /// The waker's panic, as the hook got it.
@@ -194,9 +197,17 @@ fn wakers_kept_past_their_task_and_runtime_do_nothing_and_free_it() {
         for _round in 0..20 {
             let hook_dropped = Arc::new(AtomicUsize::new(0));
             let guard = DropCount(hook_dropped.clone());
-            let builder =
-                if multi { ravel::Builder::new_multi_thread().worker_threads(2) } else { ravel::Builder::new_current_thread() };
-            let rt = builder.unhandled_error_hook(move |_| { let _ = &guard; }).build().unwrap();
+            let builder = if multi {
+                ravel::Builder::new_multi_thread().worker_threads(2)
+            } else {
+                ravel::Builder::new_current_thread()
+            };
+            let rt = builder
+                .unhandled_error_hook(move |_| {
+                    let _ = &guard;
+                })
+                .build()
+                .unwrap();
             let kept: Arc<Mutex<Vec<Waker>>> = Arc::default();
             let futures_dropped = Arc::new(AtomicUsize::new(0));
             let (k, d) = (kept.clone(), futures_dropped.clone());
@@ -240,6 +251,8 @@ fn wakers_kept_past_their_task_and_runtime_do_nothing_and_free_it() {
                     std::thread::spawn(move || {
                         for w in &pair {
                             w.wake_by_ref();
+                            // A clone woken by value: its own reference, released.
+                            #[allow(clippy::waker_clone_wake)]
                             w.clone().wake();
                         }
                         for w in pair {
