@@ -28,7 +28,9 @@ enum Op {
     Uncancel,
     /// `yield_now().await`, a delivery point; a cancellation that comes out
     /// is caught (`catch`) or ends the task.
-    Await { catch: bool },
+    Await {
+        catch: bool,
+    },
     /// The task returns `Ok`.
     Return,
 }

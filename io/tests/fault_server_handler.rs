@@ -112,7 +112,9 @@ fn panicking_handlers_leave_the_other_clients_served() {
             match (i % 3, i % 2) {
                 (0, 0) => assert_eq!(got, [format!("client {i} round 0\n")], "client {i}"),
                 (0, _) => assert_eq!(got, [format!("client {i} round 0\n"), "partial\n".into()], "client {i}"),
-                _ => assert_eq!(got, (0..3).map(|r| format!("client {i} round {r}\n")).collect::<Vec<_>>(), "client {i}"),
+                _ => {
+                    assert_eq!(got, (0..3).map(|r| format!("client {i} round {r}\n")).collect::<Vec<_>>(), "client {i}")
+                }
             }
             assert!(rest.is_empty(), "client {i}: {rest:?}");
         }

@@ -124,7 +124,14 @@ async fn reads(reader: &StreamReader, input: &[u8], ops: Vec<Read>) -> Result<()
                 // Chunk-dependent: any non-empty prefix of what is left, at
                 // most n; empty only for n == 0 or at the end.
                 let max = n.min(model.rest.len());
-                prop_assert!(bytes.len() <= max, "op {}: read({}) gave {} bytes, {} left", i, n, bytes.len(), model.rest.len());
+                prop_assert!(
+                    bytes.len() <= max,
+                    "op {}: read({}) gave {} bytes, {} left",
+                    i,
+                    n,
+                    bytes.len(),
+                    model.rest.len()
+                );
                 prop_assert!(!bytes.is_empty() || max == 0, "op {}: read({}) gave nothing with {} left", i, n, max);
                 let expected = model.take(bytes.len());
                 (Got::Bytes(bytes), Got::Bytes(expected))
@@ -144,9 +151,19 @@ async fn reads(reader: &StreamReader, input: &[u8], ops: Vec<Read>) -> Result<()
     Ok(())
 }
 
-fn check(input: Vec<u8>, chunks: Vec<usize>, yields: Vec<u8>, ops: Vec<Read>, multi: bool) -> Result<(), TestCaseError> {
-    let rt = if multi { Builder::new_multi_thread().worker_threads(2).build() } else { Builder::new_current_thread().build() }
-        .expect("runtime");
+fn check(
+    input: Vec<u8>,
+    chunks: Vec<usize>,
+    yields: Vec<u8>,
+    ops: Vec<Read>,
+    multi: bool,
+) -> Result<(), TestCaseError> {
+    let rt = if multi {
+        Builder::new_multi_thread().worker_threads(2).build()
+    } else {
+        Builder::new_current_thread().build()
+    }
+    .expect("runtime");
     let reader = Arc::new(StreamReader::new());
     let outcome = rt.block_on(async move {
         let feeder = ravel::spawn(feed(reader.clone(), input.clone(), chunks, yields));

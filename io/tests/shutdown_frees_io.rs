@@ -20,7 +20,8 @@ impl Drop for DropCount {
 
 fn runtime(multi: bool, dropped: &Arc<AtomicUsize>) -> ravel::Runtime {
     let guard = DropCount(dropped.clone());
-    let builder = if multi { ravel::Builder::new_multi_thread().worker_threads(2) } else { ravel::Builder::new_current_thread() };
+    let builder =
+        if multi { ravel::Builder::new_multi_thread().worker_threads(2) } else { ravel::Builder::new_current_thread() };
     builder
         .unhandled_error_hook(move |report| {
             let _ = &guard;

@@ -28,7 +28,12 @@ impl UnhandledError {
         if task_id.is_callback() {
             // A `call_soon` entry runs as a task-like cell, and its panic is
             // its failure, never retrieved: report it as what it is.
-            return UnhandledError { message: "Exception in callback", task_id: None, task_name: "callback".into(), error };
+            return UnhandledError {
+                message: "Exception in callback",
+                task_id: None,
+                task_name: "callback".into(),
+                error,
+            };
         }
         UnhandledError { message, task_id: Some(task_id), task_name, error }
     }

@@ -5,11 +5,11 @@
 
 use super::current;
 use super::hook::CompletionHook;
+use super::schedule::run_callback;
 use super::schedule::Schedule;
 use super::state::{
     CancelWord, Idle, Snapshot, State, Wake, ABORT, CANCELLED, COMPLETE, FAILED, JOIN_INTEREST, OUTPUT_TAKEN, STARTED,
 };
-use super::schedule::run_callback;
 use super::state::{CALLBACK, WAITER};
 use super::waiter::Waiter;
 use super::{CallbackId, TaskId, TaskRef};
