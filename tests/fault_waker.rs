@@ -63,13 +63,15 @@ fn timer_waker_panic_leaves_the_driver_and_other_timers_alone() {
         let (waker, calls) = panicking_waker();
         let woken = rt
             .block_on(async move {
-                // Armed with the panicking waker, then kept (not polled again).
-                let mut foreign = Box::pin(ravel::sleep(Duration::from_millis(2)));
+                // All due at the same instant. The panicking waker's timer is
+                // armed first, then kept (not polled again).
+                let at = std::time::Instant::now() + Duration::from_millis(200);
+                let mut foreign = Box::pin(ravel::sleep_until(at));
                 assert!(poll_with(&mut foreign, &waker).is_pending());
                 let others: Vec<_> = (0..4)
                     .map(|i| {
                         ravel::spawn(async move {
-                            ravel::sleep(Duration::from_millis(2)).await?;
+                            ravel::sleep_until(at).await?;
                             Ok(i)
                         })
                     })
@@ -78,7 +80,8 @@ fn timer_waker_panic_leaves_the_driver_and_other_timers_alone() {
                 for task in others {
                     woken.push(task.await?);
                 }
-                ravel::sleep(Duration::from_millis(5)).await?;
+                // Past the shared deadline: the foreign timer has fired too.
+                ravel::sleep_until(at + Duration::from_millis(5)).await?;
                 drop(foreign);
                 Ok(woken)
             })
