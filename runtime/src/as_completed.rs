@@ -86,7 +86,7 @@ pub fn as_completed<T: Send + 'static>(tasks: Vec<Task<T>>, timeout: Option<Dura
                 shared.ready.push_back(i);
             }
             if let Some(waker) = shared.waker.take() {
-                waker.wake();
+                crate::catch_wake::wake(waker);
             }
         });
         callbacks.push(Some(id));

@@ -119,7 +119,7 @@ impl Shared {
     fn decide(&self, state: &mut State, outcome: Outcome) {
         state.outcome = Some(outcome);
         if let Some(waker) = state.waker.take() {
-            waker.wake();
+            crate::catch_wake::wake(waker);
         }
     }
 

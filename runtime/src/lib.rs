@@ -44,6 +44,7 @@ pub mod __private;
 mod blocking;
 pub mod call_graph;
 mod catch_unwind;
+mod catch_wake;
 pub mod context;
 mod driver;
 mod error;
@@ -101,6 +102,13 @@ use std::future::Future;
 /// With eager start on (runtime-wide [`Builder::eager_tasks`], or
 /// [`task::Builder::eager_start`]) and called from inside a task, the new
 /// future is polled once before `spawn` returns.
+///
+/// A panic in the future's `poll` ends the task with a panic error
+/// ([`Error::is_panic`]); so does a panic in its `Drop` (run as soon as it
+/// is done) after an `Ok`. After an error or a cancellation the task keeps
+/// that outcome, and the drop's panic is only printed by the panic hook.
+/// The worker survives either way; a drop panic at shutdown stays inside
+/// the runtime's drop.
 ///
 /// # Panics
 /// Outside a Ravel runtime; use [`Handle::spawn`] there.

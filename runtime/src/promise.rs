@@ -103,19 +103,18 @@ impl<T: Clone + Send + 'static> Promise<T> {
         let callbacks = std::mem::take(&mut state.callbacks);
         drop(state);
         for waker in wakers {
-            waker.wake();
+            crate::catch_wake::wake(waker);
         }
         if !callbacks.is_empty() {
             // One call_soon for all of them, so they run in registration order.
-            self.schedule_callback(Box::new(move |p: &Promise<T>| {
-                for (_, callback) in callbacks {
-                    callback(p);
-                }
-            }));
+            self.schedule_callback(Box::new(move |p: &Promise<T>| run_callbacks(p, callbacks)));
         }
         true
     }
 
+    /// Runs `callback` soon on the promise's runtime, or at once without
+    /// one. The callbacks it runs go through [`run_callbacks`]'s rules:
+    /// each runs, whatever the others do.
     fn schedule_callback(&self, callback: Callback<T>) {
         let this = self.clone();
         match &self.inner.handle {
@@ -190,6 +189,13 @@ impl<T: Clone + Send + 'static> Promise<T> {
 
     /// Adds a callback run once the promise is done; scheduled with
     /// `call_soon` (never inline), also when it is already done.
+    ///
+    /// A callback that panics does not stop the others. On a runtime its
+    /// panic is reported to the
+    /// [unhandled-error hook](crate::Builder::unhandled_error_hook) as
+    /// "Exception in callback"; for a promise made outside any runtime
+    /// (whose callbacks run on the thread that completes it) the first
+    /// panic is resumed there once every callback has run.
     pub fn add_done_callback(&self, callback: impl FnOnce(&Promise<T>) + Send + 'static) -> CallbackId {
         let id = CallbackId::next();
         let mut state = self.inner.state.lock();
@@ -197,7 +203,8 @@ impl<T: Clone + Send + 'static> Promise<T> {
             state.callbacks.push((id, Box::new(callback)));
         } else {
             drop(state);
-            self.schedule_callback(Box::new(callback));
+            let callback: Callback<T> = Box::new(callback);
+            self.schedule_callback(Box::new(move |p: &Promise<T>| run_callbacks(p, vec![(id, callback)])));
         }
         id
     }
@@ -285,5 +292,28 @@ impl<T> fmt::Debug for Promise<T> {
             Outcome::Cancelled(_) => "cancelled",
         };
         write!(f, "<Promise {state}>")
+    }
+}
+
+/// Runs each of `callbacks` on `p`, in order, catching each one's panic
+/// (see [`Promise::add_done_callback`]).
+fn run_callbacks<T>(p: &Promise<T>, callbacks: Vec<(CallbackId, Callback<T>)>) {
+    let mut first = None;
+    for (_, callback) in callbacks {
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(p))) {
+            match &p.inner.handle {
+                Some(handle) => handle.shared().report_unretrieved(
+                    crate::task::TaskId::next_callback(),
+                    None,
+                    Error::panic(payload),
+                ),
+                None => {
+                    first.get_or_insert(payload);
+                }
+            }
+        }
+    }
+    if let Some(payload) = first {
+        std::panic::resume_unwind(payload);
     }
 }

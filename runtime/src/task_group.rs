@@ -466,7 +466,7 @@ impl Inner {
         st.tasks.remove(seq);
         if st.tasks.is_empty() {
             if let Some(waker) = st.exit_waker.take() {
-                waker.wake();
+                crate::catch_wake::wake(waker);
             }
         }
         let Some(error) = outcome else { return };

@@ -34,7 +34,7 @@ impl<T> Slot<T> {
             state.0 = Some(out);
             if let Some(waker) = state.1.take() {
                 drop(state);
-                waker.wake();
+                crate::catch_wake::wake(waker);
             }
         }
     }

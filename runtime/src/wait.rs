@@ -115,7 +115,7 @@ impl Waiter {
     fn release(&self) {
         self.released.store(true, SeqCst);
         if let Some(waker) = self.waker.lock().take() {
-            waker.wake();
+            crate::catch_wake::wake(waker);
         }
     }
 }

@@ -48,13 +48,16 @@ pub fn multi_thread() -> ravel::Runtime {
     ravel::Builder::new_multi_thread().worker_threads(2).build().unwrap()
 }
 
-/// Runs `f` on `rt` under a 20 s bound, so a bug fails instead of hanging.
+/// Runs `f` on `rt` under a 20 s bound, so a bug fails instead of hanging
+/// (200 s under `scripts/valgrind.sh`, which sets `RAVEL_UNDER_VALGRIND`:
+/// memcheck runs code some 20 to 50 times slower).
 pub fn block<F, T>(rt: &ravel::Runtime, f: F) -> T
 where
     F: Future<Output = ravel::Result<T>> + Send + 'static,
     T: Send + 'static,
 {
-    rt.block_on(async move { ravel::timeout(Duration::from_secs(20), f).await }).unwrap()
+    let bound = if std::env::var_os("RAVEL_UNDER_VALGRIND").is_some() { 200 } else { 20 };
+    rt.block_on(async move { ravel::timeout(Duration::from_secs(bound), f).await }).unwrap()
 }
 
 /// `await asyncio.sleep(0)`.

@@ -240,7 +240,7 @@ impl Half {
             };
             for waker in batch.iter_mut().take(n) {
                 if let Some(waker) = waker.take() {
-                    waker.wake();
+                    crate::catch_wake::wake(waker);
                 }
             }
             if !more {
@@ -363,7 +363,7 @@ impl ScheduledIo {
             return Poll::Ready(event);
         }
         if let Some(displaced) = half.register(slot, cx.waker()) {
-            displaced.wake();
+            crate::catch_wake::wake(displaced);
         }
         // Re-read after registering (module docs: the hand-off).
         seq_cst_store_load();

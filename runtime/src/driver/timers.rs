@@ -111,8 +111,10 @@ impl Timers {
 
     /// Fires every due timer, in deadline order per wheel.
     pub(crate) fn process(&self, now: Instant) {
+        // The wheels hold task wakers and guarded foreign ones
+        // (`TimerEntry`), but a panic here would take the worker: catch.
         for waker in self.take_due(now) {
-            waker.wake();
+            crate::catch_wake::wake(waker);
         }
     }
 

@@ -260,7 +260,8 @@ impl Wheel {
     /// Earliest instant at which [`process`](Self::process) could have
     /// something to do, or `None` if the wheel is empty.
     ///
-    /// This is never later than the earliest deadline. It is exact when that
+    /// This is never later than the earliest deadline (a deadline before the
+    /// origin counts as the origin: it is due at once either way). It is exact when that
     /// entry already sits in the current tick; otherwise it is the instant at
     /// which the earliest occupied slot will be cascaded (just after the end of
     /// the tick preceding the slot), which may be early but guarantees that

@@ -76,6 +76,12 @@ impl Handle {
     /// Schedules `f` to run on the runtime soon, from any thread (asyncio
     /// `call_soon_threadsafe`). An error after the runtime has shut down.
     ///
+    /// A closure that panics is reported to the runtime's
+    /// [unhandled-error hook](crate::Builder::unhandled_error_hook) as a
+    /// panic error with the message "Exception in callback" (asyncio passes
+    /// it to the loop's exception handler); the worker and the other
+    /// closures are unaffected.
+    ///
     /// ```
     /// let rt = ravel::Runtime::new().unwrap();
     /// let (tx, rx) = std::sync::mpsc::channel();
@@ -91,7 +97,17 @@ impl Handle {
         if self.shared.registry.is_closed() || self.shared.is_shutdown() {
             return Err(Error::runtime_closed("call_soon_threadsafe(): the runtime is shut down"));
         }
-        self.shared.call_soon(Box::new(f));
+        // Caught here too, not only by the entry's poll: a shutdown that
+        // closes the registry after the check above runs `f` at once, on
+        // this thread, which must not get the panic.
+        let shared = Arc::downgrade(&self.shared);
+        self.shared.call_soon(Box::new(move || {
+            if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                if let Some(shared) = shared.upgrade() {
+                    shared.report_unretrieved(crate::task::TaskId::next_callback(), None, Error::panic(payload));
+                }
+            }
+        }));
         Ok(())
     }
 

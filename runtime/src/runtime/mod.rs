@@ -356,6 +356,7 @@ impl Runtime {
             }
         }
         shared.shutdown_tasks();
+        shared.driver.free_released_after_shutdown();
     }
 }
 

@@ -10,8 +10,11 @@ use crate::task::TaskId;
 /// Reported for a failed task whose outcome was never retrieved, when the
 /// last handle to it is dropped ("Task exception was never retrieved"), for
 /// a failed [`Promise`](crate::Promise) dropped unretrieved ("Future
-/// exception was never retrieved"), and for a task that failed while
-/// [`run`](crate::run) was shutting down.
+/// exception was never retrieved"), for a task that failed while
+/// [`run`](crate::run) was shutting down, and for a callback that panicked
+/// (a done callback, a [`call_soon_threadsafe`](crate::Handle::call_soon_threadsafe)
+/// closure: "Exception in callback", with no task id; asyncio passes an
+/// exception raised in a callback to the loop's exception handler).
 #[derive(Debug, Clone)]
 pub struct UnhandledError {
     message: &'static str,
@@ -22,6 +25,16 @@ pub struct UnhandledError {
 
 impl UnhandledError {
     pub(crate) fn new(message: &'static str, task_id: TaskId, task_name: String, error: Error) -> Self {
+        if task_id.is_callback() {
+            // A `call_soon` entry runs as a task-like cell, and its panic is
+            // its failure, never retrieved: report it as what it is.
+            return UnhandledError {
+                message: "Exception in callback",
+                task_id: None,
+                task_name: "callback".into(),
+                error,
+            };
+        }
         UnhandledError { message, task_id: Some(task_id), task_name, error }
     }
 
@@ -30,18 +43,20 @@ impl UnhandledError {
         UnhandledError { message, task_id: None, task_name: what, error }
     }
 
-    /// What happened, e.g. "Task exception was never retrieved".
+    /// What happened, e.g. "Task exception was never retrieved" or
+    /// "Exception in callback".
     pub fn message(&self) -> &'static str {
         self.message
     }
 
     /// The failed task's id; `None` when what failed is not a task (a
-    /// promise).
+    /// promise, a callback).
     pub fn task_id(&self) -> Option<TaskId> {
         self.task_id
     }
 
-    /// The failed task's name (or a description of the promise).
+    /// The failed task's name (or a description of the promise; `"callback"`
+    /// for a callback).
     pub fn task_name(&self) -> &str {
         &self.task_name
     }

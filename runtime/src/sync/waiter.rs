@@ -80,7 +80,7 @@ impl Node {
         let waker = st.waker.take();
         drop(st);
         if let Some(waker) = waker {
-            waker.wake();
+            crate::catch_wake::wake(waker);
         }
         true
     }
@@ -95,7 +95,7 @@ impl Node {
         let waker = st.waker.take();
         drop(st);
         if let Some(waker) = waker {
-            waker.wake();
+            crate::catch_wake::wake(waker);
         }
         true
     }

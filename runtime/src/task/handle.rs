@@ -202,6 +202,12 @@ impl TaskRef {
     /// they are scheduled on the runtime (`call_soon`), also when the task
     /// is already done.
     ///
+    /// A callback that panics is reported to the runtime's
+    /// [unhandled-error hook](crate::Builder::unhandled_error_hook) as a
+    /// panic error with the message "Exception in callback" (asyncio passes
+    /// it to the loop's exception handler); the task's outcome, the other
+    /// callbacks and the worker are unaffected.
+    ///
     /// ```
     /// ravel::run(async {
     ///     let (tx, rx) = std::sync::mpsc::channel();
@@ -222,7 +228,9 @@ impl TaskRef {
         if header.state.load().has(COMPLETE) {
             drop(slot);
             let task = self.clone();
-            header.scheduler().call_soon(Box::new(move || callback(&task)));
+            header.scheduler().call_soon(Box::new(move || {
+                super::schedule::run_callback(task.raw().header().scheduler(), || callback(&task))
+            }));
         } else {
             slot.extra().callbacks.push((id, Box::new(callback)));
         }

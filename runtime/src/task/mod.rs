@@ -92,6 +92,7 @@ mod handle;
 pub use builder::Builder;
 pub use handle::{Task, TaskRef, WaitDone};
 pub use leaf::Leaf;
+pub(crate) use raw::is_task_waker;
 
 use std::fmt;
 use std::num::NonZeroU64;
@@ -112,6 +113,11 @@ impl TaskId {
     pub(crate) fn next_callback() -> TaskId {
         static NEXT: AtomicU64 = AtomicU64::new(1 << 62);
         TaskId(NonZeroU64::new(NEXT.fetch_add(1, Ordering::Relaxed)).expect("callback id overflow"))
+    }
+
+    /// Whether this id is a `call_soon` entry's, not a task's.
+    pub(crate) fn is_callback(self) -> bool {
+        self.0.get() >= 1 << 62
     }
 
     /// The id as a number.

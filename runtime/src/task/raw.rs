@@ -6,6 +6,7 @@
 use super::current;
 use super::hook::CompletionHook;
 use super::note::Note;
+use super::schedule::run_callback;
 use super::schedule::Schedule;
 use super::state::{
     CancelWord, Idle, Snapshot, State, Wake, ABORT, CANCELLED, COMPLETE, FAILED, JOIN_INTEREST, OUTPUT_TAKEN, STARTED,
@@ -432,6 +433,11 @@ impl Drop for RawTask {
 
 static WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
 
+/// Whether `waker` is a Ravel task's (whose wake never panics).
+pub(crate) fn is_task_waker(waker: &Waker) -> bool {
+    std::ptr::eq(waker.vtable(), &WAKER_VTABLE)
+}
+
 /// `RawWakerVTable::clone`.
 ///
 /// # Safety
@@ -631,8 +637,10 @@ where
     if !callbacks.is_empty() {
         let task = task.clone().expect("made above");
         cell.scheduler.call_soon(Box::new(move || {
+            // One panicking callback must not take the later ones with it
+            // (asyncio runs each as its own handle).
             for (_, callback) in callbacks {
-                callback(&task);
+                run_callback(task.raw().header().scheduler(), || callback(&task));
             }
         }));
     }

@@ -26,3 +26,15 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// (borrowing it through a task costs no reference count).
     fn as_any(&self) -> &dyn std::any::Any;
 }
+
+/// Runs a user callback (a done callback), catching its panic and reporting
+/// it to the error hook as "Exception in callback" (asyncio passes an
+/// exception raised in a callback to the loop's exception handler), so a
+/// panicking callback neither takes the callbacks after it with it nor
+/// unwinds into whoever runs it (a worker, or a thread shutting the
+/// runtime down, where callbacks run at once).
+pub(crate) fn run_callback(scheduler: &dyn Schedule, callback: impl FnOnce()) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)) {
+        scheduler.report_unretrieved(TaskId::next_callback(), None, Error::panic(payload));
+    }
+}

@@ -6,12 +6,33 @@
 //! dropped, so no caller handles a bare `(runtime, shard, key)` tuple.
 
 use crate::driver::wheel::TimerKey;
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::runtime::Handle;
 use std::task::Waker;
 use std::time::Instant;
 
 /// A timer registration: none until first armed.
+/// Why [`TimerEntry::arm`] could not arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Armed {
+    /// Not inside a runtime, and never armed on one.
+    NoRuntime,
+    /// The runtime has shut down.
+    ShutDown,
+}
+
+impl Armed {
+    /// As an error.
+    pub(crate) fn error(self) -> Error {
+        match self {
+            Armed::NoRuntime => {
+                Error::runtime_closed("a Ravel timer was polled outside of a Ravel runtime (no timer driver)")
+            }
+            Armed::ShutDown => Error::runtime_closed("a Ravel timer was polled after its runtime shut down"),
+        }
+    }
+}
+
 pub(crate) struct TimerEntry {
     /// The runtime whose wheel `shard` holds the timer under `key`; `None`
     /// until the first registration. (Flat fields rather than one optional
@@ -32,18 +53,35 @@ impl TimerEntry {
     /// worker on the runtime this thread is inside the first time and in the
     /// same wheel afterwards (after the timer fired, or was cancelled).
     ///
-    /// An error outside a runtime, for a first registration.
-    pub(crate) fn arm(&mut self, deadline: Instant, waker: &Waker) -> Result<()> {
+    /// An error outside a runtime, for a first registration
+    /// ([`Armed::NoRuntime`]), and once the runtime has shut down
+    /// ([`Armed::ShutDown`]: no driver fires its timers any more).
+    ///
+    /// A waker that is not a Ravel task's (a foreign executor's) is stored
+    /// guarded: its panic, when the timer fires, stays in its wake.
+    pub(crate) fn arm(&mut self, deadline: Instant, waker: &Waker) -> std::result::Result<(), Armed> {
+        let guarded;
+        let waker = if crate::task::is_task_waker(waker) {
+            waker
+        } else {
+            guarded = crate::catch_wake::guarded(waker);
+            &guarded
+        };
         if let Some(handle) = &self.handle {
+            if handle.shared().is_shutdown() {
+                self.cancel();
+                return Err(Armed::ShutDown);
+            }
             let timers = &handle.shared().driver.timers;
             if !timers.update(self.shard as usize, self.key, waker) {
                 self.key = handle.shared().insert_timer(self.shard as usize, deadline, waker.clone());
             }
             return Ok(());
         }
-        let handle = Handle::try_current().map_err(|_| {
-            Error::runtime_closed("a Ravel timer was polled outside of a Ravel runtime (no timer driver)")
-        })?;
+        let handle = Handle::try_current().map_err(|_| Armed::NoRuntime)?;
+        if handle.shared().is_shutdown() {
+            return Err(Armed::ShutDown);
+        }
         self.arm_on(handle, deadline, waker.clone());
         Ok(())
     }

@@ -10,7 +10,7 @@ pub(crate) mod entry;
 use crate::error::Result;
 use crate::task::note::Noted;
 use crate::task::Leaf;
-use entry::TimerEntry;
+use entry::{Armed, TimerEntry};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -28,6 +28,12 @@ pub fn time() -> Instant {
 /// (`Duration::MAX`) sleeps forever without overflowing. Like every Ravel
 /// awaitable, a sleep is a cancellation delivery point: a cancelled task's
 /// sleep ends at once with `Err(e)`, `e.is_cancelled()`.
+///
+/// Polled after its runtime shut down (e.g. moved out to another executor),
+/// a sleep that is not due yet ends at once with a runtime-closed error
+/// ([`ErrorKind::RuntimeClosed`](crate::ErrorKind::RuntimeClosed)): no
+/// driver would ever fire it. Polled outside any runtime before its first
+/// registration, it panics, as [`spawn`](crate::spawn) does.
 ///
 /// ```
 /// use std::time::Duration;
@@ -112,28 +118,36 @@ impl Sleep {
     /// })
     /// .unwrap();
     /// ```
+    ///
+    /// Polled after its runtime shut down, it is ready at once (no driver
+    /// would ever fire it).
     pub fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let poll = self.poll_timer(cx);
+        let poll = self.poll_timer(cx).map(|_| ());
         if poll.is_ready() {
             self.timer.cancel();
         }
         poll
     }
 
-    /// Ready once due; else makes sure the timer will wake `cx`.
-    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// Ready once due; else makes sure the timer will wake `cx`. An error
+    /// once the runtime has shut down.
+    ///
+    /// # Panics
+    /// Outside a Ravel runtime, on a first registration.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let Some(deadline) = self.deadline else {
             return Poll::Pending; // never ends; only cancellation or drop
         };
         // Timers are never early: a timer that fired before our clock
         // reading says it is due registers again.
         if Instant::now() >= deadline {
-            return Poll::Ready(());
+            return Poll::Ready(Ok(()));
         }
-        if let Err(e) = self.timer.arm(deadline, cx.waker()) {
-            panic!("ravel::sleep polled outside of a Ravel runtime: {e}");
+        match self.timer.arm(deadline, cx.waker()) {
+            Ok(()) => Poll::Pending,
+            Err(Armed::ShutDown) => Poll::Ready(Err(Armed::ShutDown.error())),
+            Err(e @ Armed::NoRuntime) => panic!("ravel::sleep polled outside of a Ravel runtime: {}", e.error()),
         }
-        Poll::Pending
     }
 }
 
@@ -149,7 +163,7 @@ impl Future for Sleep {
             let deadline = this.deadline;
             let poll = leaf.poll_noted(cx, Noted::Sleep(deadline), |cx| this.poll_timer(cx));
             this.leaf = leaf;
-            poll
+            poll.map(|r| r.and_then(|r| r))
         };
         if poll.is_ready() {
             // Completed: awaiting it again (after a `reset`) is a new sleep.
