@@ -30,23 +30,26 @@
 //!
 //! | operation | who | how |
 //! | --- | --- | --- |
-//! | `push` | the owner | `swap(new, AcqRel)`; the previous occupant, if any, goes back to the owner |
+//! | `push` | the owner | a `Relaxed` load; if empty, `store(new, Release)` (only the owner ever fills the slot, so it stays empty until then); else `swap(new, AcqRel)`, and the previous occupant goes back to the owner |
 //! | `take` | the owner | a `Relaxed` load; if non-null, `swap(null, Acquire)` |
 //! | `peek` | a stealer | a `Relaxed` load of the address only (never dereferenced) |
 //! | `steal_if(seen)` | a stealer | `compare_exchange(seen, null, Acquire, Relaxed)` |
 //!
 //! - **Exactly one remover per reference.** Every removal (`swap` or a
 //!   successful `compare_exchange`) replaces the pointer atomically, so a
-//!   reference leaves the slot once, to one thread.
+//!   reference leaves the slot once, to one thread. Stealers only ever
+//!   empty the slot, which is why the owner may fill an empty one with a
+//!   store.
 //! - **Why these orderings.** The `Release` half of `push` publishes the
 //!   task (its header and queue state) to the thread that removes it; a
 //!   stealer's `Acquire` on success, or the owner's on `take`, pairs with it.
 //!   `peek` is a heuristic on an address: a stale or reused address at
 //!   worst makes `steal_if` fail, or steal a different task that also sat
 //!   in the slot, which is still a valid reference to run.
-//! - **Cost to the owner**: one uncontended swap per push and per non-empty
-//!   take (a plain `Cell` before); stealers read the slot twice per search,
-//!   so its cache line stays with the owner.
+//! - **Cost to the owner**: one uncontended swap per non-empty take and
+//!   per push over an occupant; a push into an empty slot is a plain store
+//!   (a plain `Cell` before). Stealers read the slot twice per search, so
+//!   its cache line stays with the owner.
 //!
 //! The loom models at the end check push/take against a stealer's
 //! peek/steal: no reference lost, none removed twice.
@@ -55,7 +58,7 @@ use crate::shim::AtomicPtr;
 use crate::task::raw::{Header, RawTask};
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 /// What a slot holds: an owned value that can travel as a bare pointer.
 pub(crate) trait SlotItem {
@@ -110,7 +113,14 @@ impl<T: SlotItem> LifoSlot<T> {
 
     /// The owner puts `item` in the slot; returns the previous occupant.
     pub(crate) fn push(&self, item: T) -> Option<T> {
-        let prev = self.ptr.swap(item.into_ptr().as_ptr(), AcqRel);
+        let new = item.into_ptr().as_ptr();
+        // Only the owner puts tasks in, so a slot it sees empty stays empty
+        // until it stores: no read-modify-write needed then.
+        if self.ptr.load(Relaxed).is_null() {
+            self.ptr.store(new, Release);
+            return None;
+        }
+        let prev = self.ptr.swap(new, AcqRel);
         // SAFETY: a non-null pointer in the slot is a reference from
         // `into_ptr`; the swap removed it, so this thread alone owns it.
         NonNull::new(prev).map(|p| unsafe { T::from_ptr(p) })

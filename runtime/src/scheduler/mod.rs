@@ -287,8 +287,10 @@ impl Shared {
         let wakers = timers.take_due(now);
         if !wakers.is_empty() {
             self.call_soon(Box::new(move || {
+                // Foreign wakers in the wheels are already guarded; catching
+                // here as well means no waker can cost the batch its rest.
                 for waker in wakers {
-                    waker.wake();
+                    crate::catch_wake::wake(waker);
                 }
             }));
         }
