@@ -179,15 +179,7 @@ impl Leaf {
         on: impl FnOnce() -> Suspension,
         wait: impl FnOnce(&mut Context<'_>) -> Poll<T>,
     ) -> Poll<Result<T>> {
-        let mut waited = false;
-        let poll = self.poll(cx, |cx| {
-            waited = true;
-            wait(cx)
-        });
-        if poll.is_pending() && waited {
-            record(on());
-        }
-        poll
+        self.poll_then(cx, wait, || record(on()))
     }
 
     /// [`poll`](Self::poll), noting what the task is suspended on for the
@@ -199,13 +191,27 @@ impl Leaf {
         on: Noted,
         wait: impl FnOnce(&mut Context<'_>) -> Poll<T>,
     ) -> Poll<Result<T>> {
+        self.poll_then(cx, wait, || {
+            raw::with_current(|header| header.note.set(on));
+        })
+    }
+
+    /// [`poll`](Self::poll), running `suspended` only when the wait itself
+    /// was polled and left the task pending (not for a delivery, a forced
+    /// yield or a ready wait).
+    fn poll_then<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        wait: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+        suspended: impl FnOnce(),
+    ) -> Poll<Result<T>> {
         let mut waited = false;
         let poll = self.poll(cx, |cx| {
             waited = true;
             wait(cx)
         });
         if poll.is_pending() && waited {
-            raw::with_current(|header| header.note.set(on));
+            suspended();
         }
         poll
     }
