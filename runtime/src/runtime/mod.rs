@@ -332,20 +332,23 @@ impl Runtime {
         let expected = threads.len();
         let deadline = Instant::now() + timeout;
         let on_worker = worker::current_index(shared).is_some();
-        if !on_worker {
-            let (count, cv) = &*self.exited;
-            let mut exited = count.lock();
-            while *exited < expected {
-                if cv.wait_until(&mut exited, deadline).timed_out() {
-                    break;
-                }
+        // From one of its own workers (a task's destructor dropped the last
+        // reference), the others are still waited for, so that every task
+        // they were polling or held queued is ended before this returns;
+        // this worker itself ends when the task it is running returns.
+        let must_exit = if on_worker { expected.saturating_sub(1) } else { expected };
+        let (count, cv) = &*self.exited;
+        let mut exited = count.lock();
+        while *exited < must_exit {
+            if cv.wait_until(&mut exited, deadline).timed_out() {
+                break;
             }
-            let all_exited = *exited >= expected;
-            drop(exited);
-            if all_exited {
-                for t in threads {
-                    let _ = t.join();
-                }
+        }
+        let all_exited = *exited >= expected;
+        drop(exited);
+        if all_exited && !on_worker {
+            for t in threads {
+                let _ = t.join();
             }
         }
         // Running blocking closures get what is left of the deadline.
