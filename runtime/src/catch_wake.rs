@@ -6,12 +6,27 @@
 //! error hook of the runtime this thread is in, as a callback's
 //! ("Exception in callback"); outside any runtime only the panic hook has
 //! printed it.
+//!
+//! This module sits below the driver, which wakes through it, so it cannot
+//! name the runtime that reports: the scheduler installs the report
+//! function ([`install_reporter`]) when it builds its first runtime, and
+//! until then (no runtime, so nothing to report to) a caught panic is only
+//! printed by the panic hook.
 
-use crate::error::Error;
-use crate::runtime::Handle;
-use crate::task::TaskId;
-use std::sync::Arc;
+use std::any::Any;
+use std::sync::{Arc, OnceLock};
 use std::task::{Wake, Waker};
+
+/// What a caught panic is handed to: reports it to the current thread's
+/// runtime, if any.
+pub(crate) type Reporter = fn(Box<dyn Any + Send>);
+
+static REPORTER: OnceLock<Reporter> = OnceLock::new();
+
+/// Installs the report function; the first call wins (there is one).
+pub(crate) fn install_reporter(reporter: Reporter) {
+    let _ = REPORTER.set(reporter);
+}
 
 /// Wakes `waker`, catching a panic of its `wake` (see the module docs).
 pub(crate) fn wake(waker: Waker) {
@@ -30,9 +45,9 @@ pub(crate) fn guarded(waker: &Waker) -> Waker {
     Waker::from(Arc::new(Guarded(waker.clone())))
 }
 
-fn report(payload: Box<dyn std::any::Any + Send>) {
-    if let Ok(handle) = Handle::try_current() {
-        handle.shared().report_unretrieved(TaskId::next_callback(), None, Error::panic(payload));
+fn report(payload: Box<dyn Any + Send>) {
+    if let Some(reporter) = REPORTER.get() {
+        reporter(payload);
     }
 }
 

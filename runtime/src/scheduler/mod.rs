@@ -89,6 +89,7 @@ impl Shared {
         blocking: crate::blocking::BlockingPool,
         me: Weak<Shared>,
     ) -> Shared {
+        crate::catch_wake::install_reporter(report_caught_wake);
         let n = stealers.len();
         Shared {
             injector: Injector::new(),
@@ -367,6 +368,15 @@ impl Shared {
         let report = UnhandledError::new("Task exception was never retrieved", id, name, error);
         let hook = self.error_hook.clone();
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&report)));
+    }
+}
+
+/// Reports a waker's panic that `catch_wake` caught to the runtime this
+/// thread is in, as a callback's; outside any runtime the panic hook has
+/// already printed it.
+fn report_caught_wake(payload: Box<dyn std::any::Any + Send>) {
+    if let Some(shared) = enter::current() {
+        shared.report_unretrieved(TaskId::next_callback(), None, crate::Error::panic(payload));
     }
 }
 
