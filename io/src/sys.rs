@@ -6,13 +6,17 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 
-/// `read(2)` into possibly uninitialised memory; returns how many bytes of
-/// `buf` it initialised.
-pub(crate) fn read_uninit(fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+/// `recv(2)` from a socket into possibly uninitialised memory; returns how
+/// many bytes of `buf` it initialised. `recv` rather than `read`, as std's
+/// and mio's socket reads do: it goes straight to the socket layer, where
+/// `read` first passes through the VFS (position lock, `rw_verify_area`,
+/// fsnotify), a measurable share of a server's kernel time (see
+/// `docs/benchmarks.md`, "Network / Where the time goes").
+pub(crate) fn recv_uninit(fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole
-    // call (a unique borrow); `read` writes at most that many and never
+    // call (a unique borrow); `recv` writes at most that many and never
     // reads them, so their being uninitialised is fine.
-    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
     if n < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -20,7 +24,7 @@ pub(crate) fn read_uninit(fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<
     }
 }
 
-/// Reads into the uninitialised tail of hyper's buffer with `read` (a
+/// Reads into the uninitialised tail of hyper's buffer with `recv` (a
 /// `poll_read_uninit`), then marks what it filled as initialised.
 #[cfg(feature = "hyper")]
 pub(crate) fn read_into_cursor(
@@ -28,14 +32,14 @@ pub(crate) fn read_into_cursor(
     read: impl FnOnce(&mut [MaybeUninit<u8>]) -> std::task::Poll<io::Result<usize>>,
 ) -> std::task::Poll<io::Result<()>> {
     // SAFETY: `as_mut` requires that no initialised byte be
-    // de-initialised; `read` only lets read(2) write bytes into the slice.
+    // de-initialised; `read` only lets recv(2) write bytes into the slice.
     let uninit = unsafe { buf.as_mut() };
     let n = match read(uninit) {
         std::task::Poll::Ready(Ok(n)) => n,
         std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Err(e)),
         std::task::Poll::Pending => return std::task::Poll::Pending,
     };
-    // SAFETY: read(2) initialised the first `n` bytes of the slice.
+    // SAFETY: recv(2) initialised the first `n` bytes of the slice.
     unsafe { buf.advance(n) };
     std::task::Poll::Ready(Ok(()))
 }

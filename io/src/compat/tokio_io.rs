@@ -37,7 +37,7 @@ fn read_into(
     buf: &mut ReadBuf<'_>,
     read: impl FnOnce(&mut [MaybeUninit<u8>]) -> Poll<io::Result<usize>>,
 ) -> Poll<io::Result<()>> {
-    // SAFETY: the slice is only written by `read(2)` (via
+    // SAFETY: the slice is only written by `recv(2)` (via
     // `poll_read_uninit`), which never de-initialises a byte.
     let unfilled = unsafe { buf.unfilled_mut() };
     let n = match read(unfilled) {

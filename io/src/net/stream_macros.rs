@@ -137,7 +137,7 @@ macro_rules! stream_methods {
             let fd = std::os::fd::AsRawFd::as_raw_fd(&self.fd);
             let len = buf.len();
             self.fd.poll_io_clearing(cx, ravel::io::Direction::Read, |_| {
-                $crate::sys::read_uninit(fd, buf).map(|n| (n, $crate::net::tcp::short(n, len)))
+                $crate::sys::recv_uninit(fd, buf).map(|n| (n, $crate::net::tcp::short(n, len)))
             })
         }
 
