@@ -98,6 +98,7 @@ mod ravel_server {
 
     async fn hyper_conn(stream: TcpStream) -> ravel::Result<()> {
         hyper::server::conn::http1::Builder::new()
+            .pipeline_flush(true)
             .timer(RavelTimer::new())
             .serve_connection(stream, hyper::service::service_fn(hello))
             .await?;
@@ -160,6 +161,7 @@ mod tokio_server {
 
     async fn hyper_conn(stream: TcpStream) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         hyper::server::conn::http1::Builder::new()
+            .pipeline_flush(true)
             .timer(TokioTimer::new())
             .serve_connection(TokioIo::new(stream), hyper::service::service_fn(hello))
             .await?;
