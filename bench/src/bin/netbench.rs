@@ -12,7 +12,10 @@
 //! * **server CPU per request**: user + system time of the server process
 //!   over the measured interval (`/proc/<pid>/stat`), divided by the
 //!   requests (or round trips, or connections) served — the deciding
-//!   figure: req/s of a fast server measures the load generator;
+//!   figure: req/s of a fast server measures the load generator. The two
+//!   parts are recorded apart too: system time is the kernel's socket and
+//!   epoll work, which every runtime makes the same syscalls for, and user
+//!   time is where runtimes differ;
 //! * req/s, and latency: wrk's `--latency` p50/p99 for plain keep-alive
 //!   runs; for pipelined runs, per **batch** from this crate's pipelined
 //!   client in a second pass (wrk's own figures apply a per-response
@@ -108,6 +111,8 @@ struct Row {
     ops: u64,
     secs: f64,
     cpu_us_per_op: f64,
+    user_us_per_op: f64,
+    sys_us_per_op: f64,
     p50_us: f64,
     p99_us: f64,
     idle0: f64,
@@ -118,7 +123,7 @@ struct Row {
 impl Row {
     fn json(&self) -> String {
         format!(
-            "{{\"case\":\"{}\",\"runtime\":\"{}\",\"round\":{},\"ops\":{},\"secs\":{:.3},\"ops_per_s\":{:.0},\"cpu_us_per_op\":{:.4},\"p50_us\":{:.1},\"p99_us\":{:.1},\"idle_cpu0\":{:.3},\"idle_cpu1\":{:.3},\"steal\":{:.3}}}",
+            "{{\"case\":\"{}\",\"runtime\":\"{}\",\"round\":{},\"ops\":{},\"secs\":{:.3},\"ops_per_s\":{:.0},\"cpu_us_per_op\":{:.4},\"user_us_per_op\":{:.4},\"sys_us_per_op\":{:.4},\"p50_us\":{:.1},\"p99_us\":{:.1},\"idle_cpu0\":{:.3},\"idle_cpu1\":{:.3},\"steal\":{:.3}}}",
             self.case,
             self.runtime,
             self.round,
@@ -126,6 +131,8 @@ impl Row {
             self.secs,
             self.ops as f64 / self.secs,
             self.cpu_us_per_op,
+            self.user_us_per_op,
+            self.sys_us_per_op,
             self.p50_us,
             self.p99_us,
             self.idle0,
@@ -185,13 +192,13 @@ fn clock_ticks() -> f64 {
     unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
 }
 
-/// utime + stime of `pid`, in ticks.
-fn process_ticks(pid: u32) -> u64 {
+/// (utime, stime) of `pid`, in ticks.
+fn process_ticks(pid: u32) -> (u64, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     // Fields after the parenthesised command: state is field 3; utime 14, stime 15.
     let rest = &stat[stat.rfind(')').unwrap() + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    (fields[11].parse::<u64>().unwrap(), fields[12].parse::<u64>().unwrap())
 }
 
 /// Per CPU (0 and 1): (idle+iowait, steal, total) jiffies.
@@ -329,7 +336,9 @@ fn measure(args: &Args, case: &Case, runtime: &str, round: usize, lua: &str) -> 
         p99 = quantile(&mut run.latencies_us, 0.99) as f64;
     }
     drop(server);
-    let cpu_secs = (ticks1 - ticks0) as f64 / clock_ticks();
+    let user_secs = (ticks1.0 - ticks0.0) as f64 / clock_ticks();
+    let sys_secs = (ticks1.1 - ticks0.1) as f64 / clock_ticks();
+    let per_op = |secs: f64| secs * 1e6 / ops.max(1) as f64;
     let frac = |i: usize, f: fn((u64, u64, u64)) -> u64| {
         let total = (cpu1[i].2 - cpu0[i].2).max(1) as f64;
         (f(cpu1[i]) - f(cpu0[i])) as f64 / total
@@ -340,7 +349,9 @@ fn measure(args: &Args, case: &Case, runtime: &str, round: usize, lua: &str) -> 
         round,
         ops,
         secs,
-        cpu_us_per_op: cpu_secs * 1e6 / ops.max(1) as f64,
+        cpu_us_per_op: per_op(user_secs + sys_secs),
+        user_us_per_op: per_op(user_secs),
+        sys_us_per_op: per_op(sys_secs),
         p50_us: p50,
         p99_us: p99,
         idle0: frac(0, |t| t.0),
