@@ -63,6 +63,24 @@ fn read_write_peek_and_vectored() {
 }
 
 #[test]
+fn write_vectored_of_more_buffers_than_iov_max_writes_a_prefix_in_order() {
+    multi(async {
+        let (a, b) = pair().await?;
+        let bytes: Vec<[u8; 1]> = (0..1500u32).map(|i| [(i % 251) as u8]).collect();
+        let slices: Vec<IoSlice<'_>> = bytes.iter().map(|b| IoSlice::new(b)).collect();
+        // The kernel takes at most IOV_MAX (1024) buffers per call; more is
+        // a short write, not an error.
+        let n = a.write_vectored(&slices).await?;
+        assert!((1..=1024).contains(&n), "wrote {n}");
+        let mut got = vec![0u8; n];
+        b.read_exact(&mut got).await?;
+        let expected: Vec<u8> = bytes[..n].iter().map(|b| b[0]).collect();
+        assert_eq!(got, expected);
+        Ok(())
+    });
+}
+
+#[test]
 fn write_all_and_read_exact_move_a_megabyte_in_both_directions() {
     multi(async {
         let (a, b) = pair().await?;

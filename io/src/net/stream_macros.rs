@@ -4,7 +4,8 @@
 //! docs and extra methods (TCP's `peek`, options and addresses).
 
 /// The I/O methods of a stream socket whose `fd` field is an
-/// `AsyncFd<T>` with `&T: Read + Write`. Every one is a Ravel leaf (the
+/// `AsyncFd<T>` of a stream socket; the syscalls are `crate::sys`'s
+/// (`recv`, `send`, `sendmsg`). Every one is a Ravel leaf (the
 /// async ones) or a budgeted poll function, and clears readiness after a
 /// short transfer (`AsyncFd::io_clearing`).
 macro_rules! stream_methods {
@@ -20,7 +21,8 @@ macro_rules! stream_methods {
             let len = buf.len();
             self.fd
                 .io_clearing(ravel::io::Direction::Read, |s| {
-                    std::io::Read::read(&mut &*s, buf).map(|n| (n, $crate::net::tcp::short(n, len)))
+                    $crate::sys::recv(std::os::fd::AsRawFd::as_raw_fd(s), buf)
+                        .map(|n| (n, $crate::net::tcp::short(n, len)))
                 })
                 .await
         }
@@ -50,18 +52,21 @@ macro_rules! stream_methods {
         pub async fn write(&self, buf: &[u8]) -> ravel::Result<usize> {
             self.fd
                 .io_clearing(ravel::io::Direction::Write, |s| {
-                    std::io::Write::write(&mut &*s, buf).map(|n| (n, $crate::net::tcp::short(n, buf.len())))
+                    $crate::sys::send(std::os::fd::AsRawFd::as_raw_fd(s), buf)
+                        .map(|n| (n, $crate::net::tcp::short(n, buf.len())))
                 })
                 .await
         }
 
-        /// Writes from several buffers in one syscall (`writev`).
+        /// Writes from several buffers in one syscall (`sendmsg`, at most
+        /// 1024 of them).
         /// Cancelled, it has written nothing.
         pub async fn write_vectored(&self, bufs: &[std::io::IoSlice<'_>]) -> ravel::Result<usize> {
             let len = bufs.iter().map(|b| b.len()).sum();
             self.fd
                 .io_clearing(ravel::io::Direction::Write, |s| {
-                    std::io::Write::write_vectored(&mut &*s, bufs).map(|n| (n, $crate::net::tcp::short(n, len)))
+                    $crate::sys::send_vectored(std::os::fd::AsRawFd::as_raw_fd(s), bufs)
+                        .map(|n| (n, $crate::net::tcp::short(n, len)))
                 })
                 .await
         }
@@ -99,12 +104,12 @@ macro_rules! stream_methods {
             if buf.is_empty() {
                 return Ok(0);
             }
-            self.fd.try_io(ravel::io::Direction::Read, |s| std::io::Read::read(&mut &*s, buf))
+            self.fd.try_io(ravel::io::Direction::Read, |s| $crate::sys::recv(std::os::fd::AsRawFd::as_raw_fd(s), buf))
         }
 
         /// Writes without waiting: `WouldBlock` if the send buffer is full.
         pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-            self.fd.try_io(ravel::io::Direction::Write, |s| std::io::Write::write(&mut &*s, buf))
+            self.fd.try_io(ravel::io::Direction::Write, |s| $crate::sys::send(std::os::fd::AsRawFd::as_raw_fd(s), buf))
         }
 
         /// Polls a read (for poll-based traits; budgeted, not a
@@ -119,7 +124,7 @@ macro_rules! stream_methods {
             }
             let len = buf.len();
             self.fd.poll_io_clearing(cx, ravel::io::Direction::Read, |s| {
-                std::io::Read::read(&mut &*s, buf).map(|n| (n, $crate::net::tcp::short(n, len)))
+                $crate::sys::recv(std::os::fd::AsRawFd::as_raw_fd(s), buf).map(|n| (n, $crate::net::tcp::short(n, len)))
             })
         }
 
@@ -148,7 +153,8 @@ macro_rules! stream_methods {
             buf: &[u8],
         ) -> std::task::Poll<std::io::Result<usize>> {
             self.fd.poll_io_clearing(cx, ravel::io::Direction::Write, |s| {
-                std::io::Write::write(&mut &*s, buf).map(|n| (n, $crate::net::tcp::short(n, buf.len())))
+                $crate::sys::send(std::os::fd::AsRawFd::as_raw_fd(s), buf)
+                    .map(|n| (n, $crate::net::tcp::short(n, buf.len())))
             })
         }
 
@@ -160,7 +166,8 @@ macro_rules! stream_methods {
         ) -> std::task::Poll<std::io::Result<usize>> {
             let len = bufs.iter().map(|b| b.len()).sum();
             self.fd.poll_io_clearing(cx, ravel::io::Direction::Write, |s| {
-                std::io::Write::write_vectored(&mut &*s, bufs).map(|n| (n, $crate::net::tcp::short(n, len)))
+                $crate::sys::send_vectored(std::os::fd::AsRawFd::as_raw_fd(s), bufs)
+                    .map(|n| (n, $crate::net::tcp::short(n, len)))
             })
         }
     };
