@@ -89,9 +89,7 @@ fn per_round_ratio(rows: &[NetRow], case: &str, other: &str, f: fn(&NetRow) -> f
 fn per_round(rows: &[NetRow], case: &str, other: &str, ours: fn(&NetRow) -> f64, theirs: fn(&NetRow) -> f64) -> f64 {
     let of = |rt: &str| rows.iter().filter(|r| r.case == case && r.runtime == rt).collect::<Vec<_>>();
     let (ravel, them) = (of("ravel"), of(other));
-    median(
-        ravel.iter().filter_map(|a| them.iter().find(|b| b.round == a.round).map(|b| ours(a) / theirs(b))).collect(),
-    )
+    median(ravel.iter().filter_map(|a| them.iter().find(|b| b.round == a.round).map(|b| ours(a) / theirs(b))).collect())
 }
 
 /// Ravel's kernel time over `other`'s total CPU: the CPU/op ratio with
@@ -219,11 +217,13 @@ pub fn section(rows: &[NetRow]) -> String {
     let _ = writeln!(md);
     let _ = writeln!(md, "### Where the time goes: server CPU per operation, user and kernel (medians over rounds)\n");
     let _ = writeln!(md, "User time is the runtime's and the server code's; kernel time is the socket and epoll work of the syscalls, which `bench/net/syscalls.sh` counts per operation and which are the same on every runtime. *User over mio* is the user time per operation above raw mio's, what the runtime adds over a hand-written event loop.\n");
-    let _ = writeln!(md, "| case | runtime | user/op | kernel/op | kernel share | user over mio |\n|---|---|---:|---:|---:|---:|");
+    let _ = writeln!(
+        md,
+        "| case | runtime | user/op | kernel/op | kernel share | user over mio |\n|---|---|---:|---:|---:|---:|"
+    );
     for case in &cases {
-        let of = |rt: &str| {
-            median(rows.iter().filter(|r| &r.case == case && r.runtime == rt).map(|r| r.user_us).collect())
-        };
+        let of =
+            |rt: &str| median(rows.iter().filter(|r| &r.case == case && r.runtime == rt).map(|r| r.user_us).collect());
         let mio_user = of("mio");
         let mut by_rt: BTreeMap<&str, Vec<&NetRow>> = BTreeMap::new();
         for r in rows.iter().filter(|r| &r.case == case) {
@@ -235,7 +235,11 @@ pub fn section(rows: &[NetRow]) -> String {
             if !user.is_finite() {
                 continue;
             }
-            let over = if mio_user.is_finite() && rt != "mio" { format!("{:+.3} µs", user - mio_user) } else { String::new() };
+            let over = if mio_user.is_finite() && rt != "mio" {
+                format!("{:+.3} µs", user - mio_user)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 md,
                 "| `{case}` | {rt} | {user:.3} µs | {sys:.3} µs | {:.0} % | {over} |",
