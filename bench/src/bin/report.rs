@@ -414,7 +414,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                  same minimal responder on raw mio, one thread, no runtime (the ceiling). **Server CPU per \
                  operation** (user+system of the server process over the measured interval, from `/proc/<pid>/stat`, \
                  divided by requests, round trips or connections) is the deciding figure: req/s of a fast server \
-                 measures wrk. Latency: wrk's p99 for plain keep-alive runs; for pipelined runs, p99 per 16-request \
+                 measures wrk; it is also split into user and kernel time (\"Where the time goes\"). The hyper \
+                 servers set `pipeline_flush(true)` on both runtimes (as TechEmpower's hyper entry does): without it \
+                 hyper writes every pipelined response with a syscall of its own. Latency: wrk's p99 for plain keep-alive runs; for pipelined runs, p99 per 16-request \
                  batch from `net::client::pipelined` in a second 2 s pass (wrk's own figures apply a per-response \
                  correction to per-batch samples); per round trip for echo; per connection for churn. Idle shows \
                  which side was saturated; a round with steal > 5 % is measured again.\n"
