@@ -815,12 +815,37 @@ pub fn utc_now() -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
 }
 
+/// The commit the workspace is at (`git rev-parse --short HEAD`, with
+/// `-dirty` if tracked files differ from it), or `unknown` outside git:
+/// recorded with each benchmark run, so a report names the code it
+/// measured rather than the code it was generated at.
+pub fn git_commit() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let Some(head) = run(&["rev-parse", "--short", "HEAD"]) else { return "unknown".into() };
+    let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    if dirty {
+        format!("{head}-dirty")
+    } else {
+        head
+    }
+}
+
 /// Records how the criterion run was made (for the report):
 /// `target/ravel-bench/run.json`.
 pub fn record_run(quick: bool) -> std::io::Result<()> {
     let (cores, model) = machine();
     let json = serde_json::json!({
         "quick": quick,
+        "commit": git_commit(),
         "date": utc_now(),
         "cores": cores,
         "cpu": model,

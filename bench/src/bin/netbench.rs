@@ -105,6 +105,7 @@ fn cases() -> Vec<Case> {
 /// One measured run.
 #[derive(Debug, Clone)]
 struct Row {
+    commit: String,
     case: String,
     runtime: String,
     round: usize,
@@ -123,7 +124,8 @@ struct Row {
 impl Row {
     fn json(&self) -> String {
         format!(
-            "{{\"case\":\"{}\",\"runtime\":\"{}\",\"round\":{},\"ops\":{},\"secs\":{:.3},\"ops_per_s\":{:.0},\"cpu_us_per_op\":{:.4},\"user_us_per_op\":{:.4},\"sys_us_per_op\":{:.4},\"p50_us\":{:.1},\"p99_us\":{:.1},\"idle_cpu0\":{:.3},\"idle_cpu1\":{:.3},\"steal\":{:.3}}}",
+            "{{\"commit\":\"{}\",\"case\":\"{}\",\"runtime\":\"{}\",\"round\":{},\"ops\":{},\"secs\":{:.3},\"ops_per_s\":{:.0},\"cpu_us_per_op\":{:.4},\"user_us_per_op\":{:.4},\"sys_us_per_op\":{:.4},\"p50_us\":{:.1},\"p99_us\":{:.1},\"idle_cpu0\":{:.3},\"idle_cpu1\":{:.3},\"steal\":{:.3}}}",
+            self.commit,
             self.case,
             self.runtime,
             self.round,
@@ -143,6 +145,8 @@ impl Row {
 }
 
 struct Args {
+    /// The commit measured (`ravel_bench::git_commit`), written in every row.
+    commit: String,
     rounds: usize,
     duration: Duration,
     only: Option<String>,
@@ -154,6 +158,7 @@ struct Args {
 
 fn parse_args() -> Args {
     let mut args = Args {
+        commit: ravel_bench::git_commit(),
         rounds: 3,
         duration: Duration::from_secs(5),
         only: None,
@@ -344,6 +349,7 @@ fn measure(args: &Args, case: &Case, runtime: &str, round: usize, lua: &str) -> 
         (f(cpu1[i]) - f(cpu0[i])) as f64 / total
     };
     Row {
+        commit: args.commit.clone(),
         case: case.name.to_string(),
         runtime: runtime.to_string(),
         round,

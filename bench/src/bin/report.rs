@@ -250,13 +250,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     writeln!(md, "## Setup\n")?;
     writeln!(md, "- Machine: {cores} logical cores, {cpu}")?;
     writeln!(md, "- Benchmarks run: {date}; report generated: {}", ravel_bench::utc_now())?;
-    writeln!(md, "- Tokio {}, criterion 0.8; Ravel at commit `{}`", tokio_version(&root), {
-        command_output("git", &["rev-parse", "--short", "HEAD"], &root).unwrap_or_else(|| "unknown".into())
-    })?;
+    // The commit the last criterion invocation measured (recorded by it;
+    // older run.json files have none), and the one this report is made at.
+    let measured = run.as_ref().and_then(|r| r["commit"].as_str()).unwrap_or("not recorded").to_string();
+    let head = command_output("git", &["rev-parse", "--short", "HEAD"], &root).unwrap_or_else(|| "unknown".into());
+    writeln!(
+        md,
+        "- Tokio {}, criterion 0.8; the last criterion invocation measured Ravel at commit `{measured}`; report generated at `{head}`",
+        tokio_version(&root)
+    )?;
     if let Some(v) = command_output("rustc", &["--version"], &root) {
         writeln!(md, "- {v}")?;
     }
-    writeln!(md, "- Criterion bench arguments of that run: `{args}`")?;
+    writeln!(
+        md,
+        "- Criterion bench arguments of that invocation: `{args}` (criterion keeps each benchmark's latest \
+         measurement, so a partial invocation replaces only the benchmarks it matched; the notes name the \
+         full run's commit)"
+    )?;
     writeln!(md, "\nReproduce (from the workspace root):\n")?;
     writeln!(md, "```sh")?;
     writeln!(md, "cargo bench -p ravel-bench                         # full suite (~10 min on 2 cores)")?;

@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 /// One measured run, as `netbench` wrote it.
 #[derive(Debug, Clone)]
 pub struct NetRow {
+    /// The commit measured (empty in results from before it was recorded).
+    pub commit: String,
     /// The case (`hyper_plain_c64`, `echo_c1_64B`, ...).
     pub case: String,
     /// `ravel`, `tokio-mt`, `tokio-ct` or `mio`.
@@ -37,6 +39,7 @@ pub fn parse(jsonl: &str) -> Vec<NetRow> {
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .map(|v| NetRow {
+            commit: v["commit"].as_str().unwrap_or_default().to_string(),
             case: v["case"].as_str().unwrap_or_default().to_string(),
             runtime: v["runtime"].as_str().unwrap_or_default().to_string(),
             round: v["round"].as_u64().unwrap_or(0),
@@ -173,6 +176,16 @@ pub fn section(rows: &[NetRow]) -> String {
         if !cases.contains(&r.case) {
             cases.push(r.case.clone());
         }
+    }
+    let mut commits: Vec<&str> = rows.iter().map(|r| r.commit.as_str()).filter(|c| !c.is_empty()).collect();
+    commits.sort_unstable();
+    commits.dedup();
+    if !commits.is_empty() {
+        let _ = writeln!(
+            md,
+            "Measured at commit {}.\n",
+            commits.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        );
     }
     let targets = targets(rows);
     let met = targets.iter().filter(|t| t.ratio <= t.target).count();
