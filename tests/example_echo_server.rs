@@ -55,8 +55,18 @@ fn cpython_client_then_sigterm_shuts_down_gracefully() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "6 True\n100001 True\n4 True\neof b''\n");
 
-    // An idle client holds a connection open over the shutdown.
+    // An idle client holds a connection open over the shutdown. Its echo
+    // proves the server accepted it and its handler runs: a connection
+    // still in the listen backlog at SIGTERM is dropped with the listener,
+    // and the shutdown would then (rightly) find nothing open.
     let idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    {
+        use std::io::{Read, Write};
+        (&idle).write_all(b"ping").unwrap();
+        let mut echo = [0u8; 4];
+        (&idle).read_exact(&mut echo).unwrap();
+        assert_eq!(&echo, b"ping");
+    }
     // SAFETY: kill(2) with a live child's pid.
     assert_eq!(unsafe { libc::kill(server.id() as i32, libc::SIGTERM) }, 0);
     let start = Instant::now();
