@@ -116,6 +116,9 @@ struct Row {
     sys_us_per_op: f64,
     p50_us: f64,
     p99_us: f64,
+    /// Least-served connection's operations over the median connection's
+    /// (`ClientRun::fairness`); NaN for wrk runs, which do not report it.
+    fairness: f64,
     idle0: f64,
     idle1: f64,
     steal: f64,
@@ -124,7 +127,7 @@ struct Row {
 impl Row {
     fn json(&self) -> String {
         format!(
-            "{{\"commit\":\"{}\",\"case\":\"{}\",\"runtime\":\"{}\",\"round\":{},\"ops\":{},\"secs\":{:.3},\"ops_per_s\":{:.0},\"cpu_us_per_op\":{:.4},\"user_us_per_op\":{:.4},\"sys_us_per_op\":{:.4},\"p50_us\":{:.1},\"p99_us\":{:.1},\"idle_cpu0\":{:.3},\"idle_cpu1\":{:.3},\"steal\":{:.3}}}",
+            "{{\"commit\":\"{}\",\"case\":\"{}\",\"runtime\":\"{}\",\"round\":{},\"ops\":{},\"secs\":{:.3},\"ops_per_s\":{:.0},\"cpu_us_per_op\":{:.4},\"user_us_per_op\":{:.4},\"sys_us_per_op\":{:.4},\"p50_us\":{:.1},\"p99_us\":{:.1},\"fairness\":{},\"idle_cpu0\":{:.3},\"idle_cpu1\":{:.3},\"steal\":{:.3}}}",
             self.commit,
             self.case,
             self.runtime,
@@ -137,6 +140,7 @@ impl Row {
             self.sys_us_per_op,
             self.p50_us,
             self.p99_us,
+            if self.fairness.is_finite() { format!("{:.3}", self.fairness) } else { "null".into() },
             self.idle0,
             self.idle1,
             self.steal
@@ -321,10 +325,12 @@ fn measure(args: &Args, case: &Case, runtime: &str, round: usize, lua: &str) -> 
     let ticks0 = process_ticks(server.child.id());
     let cpu0 = cpu_times();
     let start = Instant::now();
+    let mut fairness = f64::NAN;
     let (ops, secs, p50, p99) = match case.load {
         Load::Wrk { conns, pipeline } => wrk(addr, conns, pipeline, args.duration, lua),
         _ => {
             let mut run = run_client(args.duration);
+            fairness = run.fairness();
             let (p50, p99) =
                 (quantile(&mut run.latencies_us, 0.5) as f64, quantile(&mut run.latencies_us, 0.99) as f64);
             (run.ops, run.elapsed.as_secs_f64(), p50, p99)
@@ -360,6 +366,7 @@ fn measure(args: &Args, case: &Case, runtime: &str, round: usize, lua: &str) -> 
         sys_us_per_op: per_op(sys_secs),
         p50_us: p50,
         p99_us: p99,
+        fairness,
         idle0: frac(0, |t| t.0),
         idle1: frac(1, |t| t.0),
         steal: frac(0, |t| t.1).max(frac(1, |t| t.1)),
@@ -399,11 +406,12 @@ fn main() {
                     row = measure(&args, &case, runtime, round, &lua);
                 }
                 println!(
-                    "  round {round} {runtime:9} {:>10.0} ops/s  cpu/op {:>8.3} µs  p50 {:>8.1} µs  p99 {:>8.1} µs  idle cpu0 {:>4.1}% cpu1 {:>4.1}%  steal {:.1}%",
+                    "  round {round} {runtime:9} {:>10.0} ops/s  cpu/op {:>8.3} µs  p50 {:>8.1} µs  p99 {:>8.1} µs  fair {:>5.2}  idle cpu0 {:>4.1}% cpu1 {:>4.1}%  steal {:.1}%",
                     row.ops as f64 / row.secs,
                     row.cpu_us_per_op,
                     row.p50_us,
                     row.p99_us,
+                    row.fairness,
                     row.idle0 * 100.0,
                     row.idle1 * 100.0,
                     row.steal * 100.0

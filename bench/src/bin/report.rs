@@ -430,7 +430,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                  hyper writes every pipelined response with a syscall of its own. Latency: wrk's p99 for plain keep-alive runs; for pipelined runs, p99 per 16-request \
                  batch from `net::client::pipelined` in a second 2 s pass (wrk's own figures apply a per-response \
                  correction to per-batch samples); per round trip for echo; per connection for churn. Idle shows \
-                 which side was saturated; a round with steal > 5 % is measured again.\n"
+                 which side was saturated; a round with steal > 5 % is measured again. *Fairness* (echo and churn, from this \
+                 crate's client): the least-served connection's operations over the median connection's, 1.0 when every \
+                 connection was served alike.\n"
             )?;
             writeln!(md, "{}", ravel_bench::net::report::section(net))?;
         }

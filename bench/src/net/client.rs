@@ -20,6 +20,24 @@ pub struct ClientRun {
     pub latencies_us: Vec<u32>,
     /// Wall time of the measured part.
     pub elapsed: Duration,
+    /// Completed operations per connection slot: how evenly the server
+    /// served its connections (see [`ClientRun::fairness`]).
+    pub per_conn: Vec<u64>,
+}
+
+impl ClientRun {
+    /// The operations completed by the least-served connection slot over
+    /// the median slot's (1.0: every connection served alike; near 0: some
+    /// connections starved while others were served). NaN for no slots.
+    pub fn fairness(&self) -> f64 {
+        let mut counts = self.per_conn.clone();
+        if counts.is_empty() {
+            return f64::NAN;
+        }
+        counts.sort_unstable();
+        let median = counts[counts.len() / 2].max(1) as f64;
+        counts[0] as f64 / median
+    }
 }
 
 struct Slot {
@@ -112,7 +130,7 @@ fn drive(
         connect(&poll, slot, i);
     }
     let start = Instant::now();
-    let mut run = ClientRun::default();
+    let mut run = ClientRun { per_conn: vec![0; conns], ..ClientRun::default() };
     let mut buf = vec![0u8; 65536];
     while start.elapsed() < duration {
         poll.poll(&mut events, Some(Duration::from_millis(100))).unwrap();
@@ -146,6 +164,7 @@ fn drive(
             slot.stream = Some(stream);
             if done {
                 run.ops += 1;
+                run.per_conn[i] += 1;
                 run.latencies_us.push(slot.sent_at.elapsed().as_micros().min(u32::MAX as u128) as u32);
                 if reconnect {
                     let mut old = slot.stream.take().unwrap();

@@ -27,6 +27,9 @@ pub struct NetRow {
     pub sys_us: f64,
     /// p99 latency, µs.
     pub p99_us: f64,
+    /// Least-served connection's operations over the median connection's
+    /// (this crate's clients only; NaN for wrk runs and older results).
+    pub fairness: f64,
     /// Idle fraction of CPU 0 (server) and CPU 1 (load).
     pub idle: (f64, f64),
     /// Steal fraction (the larger of the two cores).
@@ -48,6 +51,7 @@ pub fn parse(jsonl: &str) -> Vec<NetRow> {
             user_us: v["user_us_per_op"].as_f64().unwrap_or(f64::NAN),
             sys_us: v["sys_us_per_op"].as_f64().unwrap_or(f64::NAN),
             p99_us: v["p99_us"].as_f64().unwrap_or(f64::NAN),
+            fairness: v["fairness"].as_f64().unwrap_or(f64::NAN),
             idle: (v["idle_cpu0"].as_f64().unwrap_or(f64::NAN), v["idle_cpu1"].as_f64().unwrap_or(f64::NAN)),
             steal: v["steal"].as_f64().unwrap_or(f64::NAN),
         })
@@ -206,7 +210,7 @@ pub fn section(rows: &[NetRow]) -> String {
     let _ = writeln!(md, "### Per case (medians over rounds)\n");
     let _ = writeln!(
         md,
-        "| case | runtime | ops/s | server CPU/op | p99 | idle CPU0 (server) | idle CPU1 (load) | max steal |\n|---|---|---:|---:|---:|---:|---:|---:|"
+        "| case | runtime | ops/s | server CPU/op | p99 | fairness | idle CPU0 (server) | idle CPU1 (load) | max steal |\n|---|---|---:|---:|---:|---:|---:|---:|---:|"
     );
     for case in &cases {
         let mut by_rt: BTreeMap<&str, Vec<&NetRow>> = BTreeMap::new();
@@ -217,10 +221,11 @@ pub fn section(rows: &[NetRow]) -> String {
             let m = |f: fn(&NetRow) -> f64| median(rs.iter().map(|r| f(r)).collect());
             let _ = writeln!(
                 md,
-                "| `{case}` | {rt} | {:.0} | {:.3} µs | {:.0} µs | {:.1} % | {:.1} % | {:.1} % |",
+                "| `{case}` | {rt} | {:.0} | {:.3} µs | {:.0} µs | {} | {:.1} % | {:.1} % | {:.1} % |",
                 m(|r| r.ops_per_s),
                 m(|r| r.cpu_us),
                 m(|r| r.p99_us),
+                Some(m(|r| r.fairness)).filter(|f| f.is_finite()).map(|f| format!("{f:.2}")).unwrap_or_default(),
                 m(|r| r.idle.0) * 100.0,
                 m(|r| r.idle.1) * 100.0,
                 rs.iter().map(|r| r.steal).fold(0.0, f64::max) * 100.0
