@@ -230,3 +230,26 @@ fn promise_callback_panic_loses_no_other_callback() {
     assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2], "the other callbacks ran first");
     assert_eq!(promise.result().unwrap(), 5, "the promise is set");
 }
+
+/// A promise made on a runtime that has since shut down: its callbacks run
+/// at once on the completing thread (nothing is left to schedule them), a
+/// panicking one is reported to that runtime's hook as a callback's, and
+/// the panic does not come out of `set_result`, as it would not on a live
+/// runtime.
+#[test]
+fn promise_callback_panic_after_shutdown_is_reported_not_raised() {
+    quiet_panics();
+    for (name, _, rt, reports) in flavours() {
+        let promise: ravel::Promise<u32> = rt.block_on(async { Ok(ravel::Promise::new()) }).unwrap();
+        let (tx, rx) = mpsc::channel();
+        promise.add_done_callback(|_| panic!("{TAG} after shutdown"));
+        promise.add_done_callback(move |p| tx.send(p.result().unwrap()).unwrap());
+        drop(rt);
+        let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| promise.set_result(7)));
+        assert!(set.is_ok(), "{name}: the callback's panic came out of set_result");
+        assert_eq!(rx.recv_timeout(BOUND).unwrap(), 7, "{name}: the other callback ran");
+        let report = reports.recv_timeout(BOUND).expect("the panic reached the hook");
+        assert_eq!(report.message(), "Exception in callback", "{name}");
+        assert_eq!(panic_text(report.error()), format!("{TAG} after shutdown"), "{name}");
+    }
+}

@@ -97,17 +97,10 @@ impl Handle {
         if self.shared.registry.is_closed() || self.shared.is_shutdown() {
             return Err(Error::runtime_closed("call_soon_threadsafe(): the runtime is shut down"));
         }
-        // Caught here too, not only by the entry's poll: a shutdown that
-        // closes the registry after the check above runs `f` at once, on
-        // this thread, which must not get the panic.
-        let shared = Arc::downgrade(&self.shared);
-        self.shared.call_soon(Box::new(move || {
-            if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-                if let Some(shared) = shared.upgrade() {
-                    shared.report_unretrieved(crate::task::TaskId::next_callback(), None, Error::panic(payload));
-                }
-            }
-        }));
+        // A shutdown that closes the registry after the check above makes
+        // `call_soon` run `f` at once, on this thread: it catches and
+        // reports the panic there, as the entry's poll does otherwise.
+        self.shared.call_soon(Box::new(f));
         Ok(())
     }
 

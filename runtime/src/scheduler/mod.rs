@@ -339,7 +339,12 @@ impl Shared {
     /// not in `all_tasks()`, and `current_task()` is `None` inside it.
     pub(crate) fn call_soon(&self, f: Box<dyn FnOnce() + Send>) {
         let Some(me) = self.me.upgrade().filter(|_| !self.registry.is_closed()) else {
-            f();
+            // Shut down: run it now, on the caller's thread, which must not
+            // get its panic; it is reported as a scheduled callback's is
+            // ("Exception in callback").
+            if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                self.report_unretrieved(TaskId::next_callback(), None, crate::Error::panic(payload));
+            }
             return;
         };
         let future = async move {
