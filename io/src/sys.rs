@@ -29,9 +29,11 @@ fn cvt(n: isize) -> io::Result<usize> {
 
 /// `recv(2)` from a socket (see the notes above).
 pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole
-    // call (a unique borrow); recv writes at most that many bytes.
-    cvt(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) })
+    // SAFETY: `[u8]` and `[MaybeUninit<u8>]` have the same layout, and
+    // `recv_uninit` only lets recv(2) write initialised bytes into the
+    // slice, never de-initialising one, so `buf` stays a valid `[u8]`.
+    let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+    recv_uninit(fd, uninit)
 }
 
 /// `recv(2)` from a socket into possibly uninitialised memory; returns how

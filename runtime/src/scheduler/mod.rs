@@ -340,11 +340,8 @@ impl Shared {
     pub(crate) fn call_soon(&self, f: Box<dyn FnOnce() + Send>) {
         let Some(me) = self.me.upgrade().filter(|_| !self.registry.is_closed()) else {
             // Shut down: run it now, on the caller's thread, which must not
-            // get its panic; it is reported as a scheduled callback's is
-            // ("Exception in callback").
-            if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-                self.report_unretrieved(TaskId::next_callback(), None, crate::Error::panic(payload));
-            }
+            // get its panic; it is reported as a scheduled callback's is.
+            crate::task::schedule::run_callback(self, f);
             return;
         };
         let future = async move {
@@ -381,7 +378,7 @@ impl Shared {
 /// already printed it.
 fn report_caught_wake(payload: Box<dyn std::any::Any + Send>) {
     if let Some(shared) = enter::current() {
-        shared.report_unretrieved(TaskId::next_callback(), None, crate::Error::panic(payload));
+        crate::task::schedule::report_callback_panic(&*shared, payload);
     }
 }
 

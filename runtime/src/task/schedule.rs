@@ -35,6 +35,12 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 /// runtime down, where callbacks run at once).
 pub(crate) fn run_callback(scheduler: &dyn Schedule, callback: impl FnOnce()) {
     if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)) {
-        scheduler.report_unretrieved(TaskId::next_callback(), None, Error::panic(payload));
+        report_callback_panic(scheduler, payload);
     }
+}
+
+/// Reports a callback's (or a waker's) caught panic to the error hook, as
+/// "Exception in callback".
+pub(crate) fn report_callback_panic(scheduler: &dyn Schedule, payload: Box<dyn std::any::Any + Send>) {
+    scheduler.report_unretrieved(TaskId::next_callback(), None, Error::panic(payload));
 }
